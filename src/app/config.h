@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * config.h — haulgated's configuration: one YAML file, loaded strictly.
+ * An unknown key, a wrong type, a value out of range or a missing file is an
+ * error that names the file, the line and the key; the daemon then refuses to
+ * start. Keys are described by one schema table in config.c (key, type,
+ * default, range, one-line doc) that also drives `--check-config` and the
+ * documented example in config/haulgate.example.yaml.
+ *
+ * Relative paths in the file are resolved against the directory that holds
+ * the file, so a config works the same from any working directory.
+ */
+#ifndef HG_APP_CONFIG_H
+#define HG_APP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common/err.h"
+
+/* A client certificate identity mapped to a principal. At least one match_*
+ * is set; all that are set must match. */
+struct hg_config_client {
+    char *name;              /* principal name, unique */
+    char *match_uri;         /* SAN URI, e.g. spiffe://haulgate.dev/tms */
+    char *match_dns;         /* SAN DNS name */
+    char *match_cn;          /* subject CN */
+    char *match_thumbprint;  /* x5t#S256, base64url SHA-256 of the DER cert */
+    char **roles;
+    size_t nroles;
+    char *tenant;            /* may be NULL */
+    char **regions;
+    size_t nregions;
+    char *cert;              /* optional certificate file, for the expiry metric */
+};
+
+struct hg_config_tls {
+    char *cert;              /* PEM server certificate (chain) */
+    char *key;               /* PEM private key */
+    char *ca;                /* PEM CA bundle that client certificates must chain to */
+    char *crl;               /* PEM CRL file; NULL = no CRL checking */
+};
+
+struct hg_config {
+    char *path;              /* absolute path of the file loaded */
+    char *data_dir;          /* created 0700 at start-up */
+
+    struct {
+        char *listen;        /* "host:port"; port 0 = ephemeral */
+        char *host;          /* split from listen */
+        int port;
+        int threads;         /* 0 = one per CPU */
+        struct hg_config_tls tls;
+        size_t max_header_bytes;   /* 431 above this */
+        size_t max_body_bytes;     /* 413 above this */
+        int header_timeout_ms;     /* whole request head must arrive within */
+        int read_timeout_ms;       /* body / idle keep-alive read timeout */
+        int write_timeout_ms;
+        int max_connections;       /* per process; new ones are refused above */
+    } api;
+
+    struct {
+        char *listen;
+        char *host;
+        int port;
+    } admin;
+
+    struct {
+        int drain_timeout_ms;      /* SIGTERM: in-flight requests get this long */
+    } shutdown;
+
+    struct {
+        char *level;               /* debug | info | warn | error */
+        char *file;                /* NULL = standard error */
+    } log;
+
+    struct hg_config_client *clients;
+    size_t nclients;
+};
+
+/* Load and validate `path`. On success *out is a new config (free with
+ * hg_config_free). On failure returns HG_ECONFIG (or HG_ENOMEM) and `err`
+ * says "FILE:LINE: key 'a.b': what is wrong; what to do". */
+hg_status hg_config_load(const char *path, struct hg_config **out,
+                         struct hg_err *err);
+
+/* A config with every default and no file (used by tests and haulctl). */
+hg_status hg_config_defaults(struct hg_config **out);
+
+void hg_config_free(struct hg_config *cfg);
+
+#endif
