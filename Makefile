@@ -36,7 +36,8 @@ HARDEN  := -fstack-protector-strong -fPIE
 CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
 CFLAGS  := -std=c11 -pipe $(WARN) $(HARDEN) $(PKG_CFLAGS)
 LDFLAGS := -pie -Wl,-z,relro,-z,now
-LDLIBS  := $(PKG_LIBS) -lpthread -lm
+# Debian's libhttp-parser-dev ships no pkg-config file: link it by name.
+LDLIBS  := $(PKG_LIBS) -lhttp_parser -lpthread -lm
 
 ifeq ($(SANITIZE),1)
   CFLAGS  += -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -9,7 +9,7 @@ set -eu
 pkgs=(
   # build
   gcc make pkg-config libc6-dev git
-  libssl-dev libevent-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
+  libssl-dev libevent-dev libjansson-dev libyaml-dev libcurl4-openssl-dev libhttp-parser-dev
   # tests
   libcmocka-dev openssl curl ca-certificates procps testssl.sh prometheus
   # fuzzing (make fuzz) and leak checking

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * api.h — the HTTP API of haulgated: the dispatchers for the API listener
+ * (mTLS, /v1/...) and the admin listener (health, readiness, metrics), and
+ * the context every handler gets. Handlers live in api/, one file per
+ * resource, and are reached only through the route tables.
+ */
+#ifndef HG_API_API_H
+#define HG_API_API_H
+
+#include <stdatomic.h>
+#include "api/router.h"
+#include "app/config.h"
+
+struct hg_metrics;
+
+struct hg_api {
+    const struct hg_config *cfg;
+    struct hg_metrics *metrics;
+    atomic_int ready;          /* 1 once serving, 0 while stopping */
+};
+
+/* The route tables (for the dispatcher and the table-walking tests). */
+extern const struct hg_route hg_api_routes[];
+extern const size_t hg_api_routes_count;
+extern const struct hg_route hg_admin_routes[];
+extern const size_t hg_admin_routes_count;
+
+/* hg_http_dispatch_fn for the API and the admin listener; arg = struct hg_api*. */
+void hg_api_dispatch(struct hg_http_req *r, void *arg);
+void hg_admin_dispatch(struct hg_http_req *r, void *arg);
+
+/* hg_http_conn_fn: certificate identity → principal (struct hg_config_client*). */
+void *hg_api_on_conn(const struct hg_identity *id, void *arg);
+
+/* Handlers. */
+void hg_api_whoami(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
+void hg_admin_healthz(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
+void hg_admin_readyz(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
+void hg_admin_metrics(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
+
+#endif

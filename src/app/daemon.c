@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * daemon.c — haulgated's lifecycle: flags, configuration, data directory,
+ * logs, metrics, TLS, the API and admin listeners, and signals.
+ *   SIGTERM/SIGINT: stop accepting, let in-flight requests finish within
+ *                   shutdown.drain_timeout, exit 0.
+ *   SIGHUP:         reload the server certificate, key, CA bundle and CRL
+ *                   (a bad file keeps the old material and logs an error)
+ *                   and reopen the log file. Connections are never dropped.
+ * Once listening it writes <data_dir>/listen.json with the bound addresses,
+ * so scripts and tests can use port 0.
+ */
+#include "app/daemon.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "app/config.h"
+#include "common/util.h"
+#include "http/server.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "tls/context.h"
+
+struct daemon {
+    struct hg_config *cfg;
+    struct hg_metrics *metrics;
+    struct hg_metric *m_expiry, *m_reloads;
+    struct hg_tls_server *tls;
+    struct hg_http_server *api_srv, *admin_srv;
+    struct hg_api api;
+    struct event_base *base;
+    char listen_path[4096];
+    enum hg_log_level level;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: haulgated --config FILE [--data-dir DIR]\n"
+            "       haulgated --check-config FILE\n"
+            "       haulgated --version\n\n"
+            "  --config FILE        YAML configuration (see config/haulgate.example.yaml)\n"
+            "  --data-dir DIR       override data_dir from the configuration\n"
+            "  --check-config FILE  validate FILE, print what is wrong, exit 0 (valid) or 1\n");
+}
+
+static hg_status ensure_dir(const char *path, struct hg_err *err)
+{
+    char tmp[4096];
+    if (hg_strlcpy(tmp, path, sizeof tmp) != HG_OK)
+        return hg_err_set(err, HG_EINVAL, "data directory path too long");
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            return hg_err_set(err, HG_ESYS, "cannot create '%s': %m", tmp);
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return hg_err_set(err, HG_ESYS, "cannot create data directory '%s': %m", tmp);
+    struct stat st;
+    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+        return hg_err_set(err, HG_ESYS, "data directory '%s' is not a directory", tmp);
+    if ((st.st_mode & 077) != 0) {
+        /* keys and state live here: nobody else may read them */
+        if (chmod(tmp, 0700) != 0)
+            return hg_err_set(err, HG_ESYS, "cannot restrict '%s' to mode 0700: %m", tmp);
+        hg_log(HG_LOG_WARN, "data directory was group/world accessible; set to 0700",
+               HG_LF_STR("path", tmp), HG_LF_END);
+    }
+    return HG_OK;
+}
+
+static void set_expiry_metrics(struct daemon *d)
+{
+    const char *lv[] = {"server"};
+    hg_metric_set(d->m_expiry, lv, (double)hg_tls_server_cert_expiry(d->tls));
+    for (size_t i = 0; i < d->cfg->nclients; i++) {
+        const struct hg_config_client *c = &d->cfg->clients[i];
+        if (!c->cert)
+            continue;
+        X509 *x = NULL;
+        struct hg_err err;
+        hg_err_clear(&err);
+        if (hg_tls_load_cert(c->cert, &x, &err) != HG_OK) {
+            hg_log(HG_LOG_WARN, "cannot read client certificate for expiry metric",
+                   HG_LF_STR("client", c->name), HG_LF_STR("error", hg_err_msg(&err)),
+                   HG_LF_END);
+            continue;
+        }
+        char label[128];
+        snprintf(label, sizeof label, "client:%s", c->name);
+        const char *cl[] = {label};
+        hg_metric_set(d->m_expiry, cl, (double)hg_tls_cert_not_after(x));
+        X509_free(x);
+    }
+}
+
+static hg_status init_metrics(struct daemon *d, struct hg_err *err)
+{
+    if (hg_metrics_new(&d->metrics) != HG_OK)
+        return hg_err_set(err, HG_ENOMEM, "cannot create the metrics registry");
+    static const char *const info_l[] = {"version", "revision", NULL};
+    static const char *const cert_l[] = {"cert", NULL};
+    static const char *const res_l[] = {"result", NULL};
+    struct hg_metric *info = NULL;
+    if (hg_metrics_register(d->metrics, HG_METRIC_GAUGE, "haulgate_build_info",
+                            "Build of this haulgated; value is always 1", info_l, NULL, 0,
+                            &info) != HG_OK ||
+        hg_metrics_register(d->metrics, HG_METRIC_GAUGE,
+                            "haulgate_cert_expiry_timestamp_seconds",
+                            "notAfter of the server and configured client certificates", cert_l,
+                            NULL, 0, &d->m_expiry) != HG_OK ||
+        hg_metrics_register(d->metrics, HG_METRIC_COUNTER, "haulgate_tls_reloads_total",
+                            "SIGHUP reloads of TLS material, by result", res_l, NULL, 0,
+                            &d->m_reloads) != HG_OK)
+        return hg_err_set(err, HG_ENOMEM, "cannot register metrics");
+    const char *iv[] = {HG_VERSION, HG_REVISION};
+    hg_metric_set(info, iv, 1);
+    return HG_OK;
+}
+
+static void write_listen_file(struct daemon *d)
+{
+    snprintf(d->listen_path, sizeof d->listen_path, "%s/listen.json", d->cfg->data_dir);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", d->listen_path);
+    char api[300], admin[300];
+    int v6a = strchr(d->cfg->api.host, ':') != NULL, v6m = strchr(d->cfg->admin.host, ':') != NULL;
+    snprintf(api, sizeof api, v6a ? "[%s]:%d" : "%s:%d", d->cfg->api.host,
+             hg_http_server_port(d->api_srv));
+    snprintf(admin, sizeof admin, v6m ? "[%s]:%d" : "%s:%d", d->cfg->admin.host,
+             hg_http_server_port(d->admin_srv));
+    json_t *o = json_pack("{s:s, s:s, s:i}", "api", api, "admin", admin, "pid", (int)getpid());
+    if (!o || json_dump_file(o, tmp, JSON_COMPACT) != 0 || rename(tmp, d->listen_path) != 0)
+        hg_log(HG_LOG_WARN, "cannot write listen.json", HG_LF_STR("path", d->listen_path),
+               HG_LF_END);
+    json_decref(o);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    hg_log(HG_LOG_INFO, "shutting down", HG_LF_STR("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"),
+           HG_LF_INT("connections", hg_http_server_connections(d->api_srv)), HG_LF_END);
+    event_base_loopexit(d->base, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    struct hg_err err;
+    hg_err_clear(&err);
+    hg_log_open(d->cfg->log.file, d->level);
+    const char *lv[1];
+    if (hg_tls_server_reload(d->tls, &err) != HG_OK) {
+        lv[0] = "error";
+        hg_metric_inc(d->m_reloads, lv, 1);
+        hg_log(HG_LOG_ERROR, "TLS reload failed; keeping the previous certificate, key, CA and CRL",
+               HG_LF_STR("error", hg_err_msg(&err)), HG_LF_END);
+        return;
+    }
+    lv[0] = "ok";
+    hg_metric_inc(d->m_reloads, lv, 1);
+    set_expiry_metrics(d);
+    hg_log(HG_LOG_INFO, "TLS material reloaded",
+           HG_LF_INT("generation", (int64_t)hg_tls_server_generation(d->tls)),
+           HG_LF_INT("cert_not_after", hg_tls_server_cert_expiry(d->tls)), HG_LF_END);
+}
+
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
+}
+
+static hg_status start(struct daemon *d, struct hg_err *err)
+{
+    hg_status rc = ensure_dir(d->cfg->data_dir, err);
+    if (rc != HG_OK)
+        return rc;
+    if ((rc = init_metrics(d, err)) != HG_OK)
+        return rc;
+    struct hg_tls_files files = {d->cfg->api.tls.cert, d->cfg->api.tls.key, d->cfg->api.tls.ca,
+                                 d->cfg->api.tls.crl};
+    if ((rc = hg_tls_server_new(&files, &d->tls, err)) != HG_OK)
+        return rc;
+    if (!d->cfg->api.tls.crl)
+        hg_log(HG_LOG_WARN, "no api.tls.crl configured: revoked client certificates are accepted",
+               HG_LF_END);
+    set_expiry_metrics(d);
+    d->api.cfg = d->cfg;
+    d->api.metrics = d->metrics;
+    struct hg_http_server_opts o = {
+        .name = "api",
+        .host = d->cfg->api.host,
+        .port = d->cfg->api.port,
+        .threads = d->cfg->api.threads > 0 ? d->cfg->api.threads : default_threads(),
+        .tls = d->tls,
+        .max_header_bytes = d->cfg->api.max_header_bytes,
+        .max_body_bytes = d->cfg->api.max_body_bytes,
+        .header_timeout_ms = d->cfg->api.header_timeout_ms,
+        .read_timeout_ms = d->cfg->api.read_timeout_ms,
+        .write_timeout_ms = d->cfg->api.write_timeout_ms,
+        .max_connections = d->cfg->api.max_connections,
+        .dispatch = hg_api_dispatch,
+        .dispatch_arg = &d->api,
+        .on_conn = hg_api_on_conn,
+        .on_conn_arg = &d->api,
+        .metrics = d->metrics,
+        .log_requests = 1,
+    };
+    if ((rc = hg_http_server_new(&o, &d->api_srv, err)) != HG_OK)
+        return rc;
+    struct hg_http_server_opts a = o;
+    a.name = "admin";
+    a.host = d->cfg->admin.host;
+    a.port = d->cfg->admin.port;
+    a.threads = 1;
+    a.tls = NULL;
+    a.max_connections = 64;
+    a.dispatch = hg_admin_dispatch;
+    a.on_conn = NULL;
+    a.log_requests = 0;
+    if ((rc = hg_http_server_new(&a, &d->admin_srv, err)) != HG_OK)
+        return rc;
+    if ((rc = hg_http_server_start(d->api_srv, err)) != HG_OK ||
+        (rc = hg_http_server_start(d->admin_srv, err)) != HG_OK)
+        return rc;
+    atomic_store(&d->api.ready, 1);
+    write_listen_file(d);
+    hg_log(HG_LOG_INFO, "haulgated started", HG_LF_STR("version", HG_VERSION),
+           HG_LF_STR("config", d->cfg->path), HG_LF_STR("data_dir", d->cfg->data_dir),
+           HG_LF_INT("api_port", hg_http_server_port(d->api_srv)),
+           HG_LF_INT("admin_port", hg_http_server_port(d->admin_srv)),
+           HG_LF_INT("threads", o.threads), HG_LF_END);
+    return HG_OK;
+}
+
+static void stop(struct daemon *d)
+{
+    atomic_store(&d->api.ready, 0);
+    if (d->api_srv) {
+        uint64_t t0 = hg_mono_us();
+        int cut = hg_http_server_stop(d->api_srv, d->cfg->shutdown.drain_timeout_ms);
+        hg_log(cut ? HG_LOG_WARN : HG_LOG_INFO, "API listener drained",
+               HG_LF_INT("cut_connections", cut),
+               HG_LF_INT("drain_ms", (int64_t)((hg_mono_us() - t0) / 1000)), HG_LF_END);
+    }
+    if (d->admin_srv)
+        hg_http_server_stop(d->admin_srv, 1000);
+    if (d->listen_path[0])
+        unlink(d->listen_path);
+    hg_http_server_free(d->api_srv);
+    hg_http_server_free(d->admin_srv);
+    hg_tls_server_free(d->tls);
+    hg_metrics_free(d->metrics);
+}
+
+static int check_config(const char *path)
+{
+    struct hg_config *cfg = NULL;
+    struct hg_err err;
+    hg_err_clear(&err);
+    if (hg_config_load(path, &cfg, &err) != HG_OK) {
+        fprintf(stderr, "haulgated: %s\n", hg_err_msg(&err));
+        return 1;
+    }
+    printf("%s: configuration is valid (%zu clients)\n", path, cfg->nclients);
+    hg_config_free(cfg);
+    return 0;
+}
+
+int hg_daemon_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"check-config", required_argument, NULL, 'k'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *data_dir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'd': data_dir = optarg; break;
+        case 'k': return check_config(optarg);
+        case 'V': printf("haulgated %s (%s)\n", HG_VERSION, HG_REVISION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!config || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct daemon d;
+    memset(&d, 0, sizeof d);
+    struct hg_err err;
+    hg_err_clear(&err);
+    int code = 1;
+    if (hg_config_load(config, &d.cfg, &err) != HG_OK) {
+        fprintf(stderr, "haulgated: %s\n", hg_err_msg(&err));
+        return 1;
+    }
+    if (data_dir) {
+        char *dd = realpath(data_dir, NULL);
+        if (!dd)
+            dd = strdup(data_dir);
+        free(d.cfg->data_dir);
+        d.cfg->data_dir = dd;
+    }
+    if (hg_log_level_parse(d.cfg->log.level, &d.level) != HG_OK)
+        d.level = HG_LOG_INFO;
+    if (hg_log_open(d.cfg->log.file, d.level) != HG_OK) {
+        fprintf(stderr, "haulgated: cannot open log file '%s': %s\n", d.cfg->log.file,
+                strerror(errno));
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Block the signals we handle in every thread; the main loop takes them. */
+    d.base = event_base_new();
+    if (!d.base)
+        goto out;
+    struct event *ev_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
+    struct event *ev_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
+    struct event *ev_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+    if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) || evsignal_add(ev_int, NULL) ||
+        evsignal_add(ev_hup, NULL)) {
+        fprintf(stderr, "haulgated: cannot install signal handlers\n");
+        goto out_ev;
+    }
+    if (start(&d, &err) != HG_OK) {
+        hg_log(HG_LOG_ERROR, "start-up failed", HG_LF_STR("error", hg_err_msg(&err)), HG_LF_END);
+        fprintf(stderr, "haulgated: %s\n", hg_err_msg(&err));
+        stop(&d);
+        goto out_ev;
+    }
+    event_base_dispatch(d.base);
+    stop(&d);
+    hg_log(HG_LOG_INFO, "haulgated stopped", HG_LF_END);
+    code = 0;
+out_ev:
+    if (ev_term)
+        event_free(ev_term);
+    if (ev_int)
+        event_free(ev_int);
+    if (ev_hup)
+        event_free(ev_hup);
+    event_base_free(d.base);
+out:
+    hg_config_free(d.cfg);
+    hg_log_close();
+    return code;
+}
