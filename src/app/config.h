@@ -83,7 +83,19 @@ struct hg_config {
 hg_status hg_config_load(const char *path, struct hg_config **out,
                          struct hg_err *err);
 
-/* A config with every default and no file (used by tests and haulctl). */
+/* Like hg_config_load, but the file's bytes are given: `len` bytes of `text`
+ * (need not be NUL-terminated), at most 1 MiB. `name` is used in messages and
+ * as the file's location: relative paths in the text resolve against its
+ * directory (a relative `name` starts at the current directory; it need not
+ * exist). For fuzzing and tests. Returns HG_OK, HG_ECONFIG, HG_ENOMEM, or
+ * HG_EINVAL for NULL arguments. */
+hg_status hg_config_load_mem(const char *name, const char *text, size_t len,
+                             struct hg_config **out, struct hg_err *err);
+
+/* A config with every default and no file (used by tests and haulctl):
+ * path NULL, TLS paths NULL, no clients, data_dir "./data" resolved against
+ * the current directory. HG_OK, HG_ENOMEM, or HG_ESYS if the current
+ * directory cannot be found. */
 hg_status hg_config_defaults(struct hg_config **out);
 
 void hg_config_free(struct hg_config *cfg);
