@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# run.sh BUILD_DIR — haulgate's benchmark (`make bench`). Makes a throwaway
+# PKI with `haulctl pki init`, starts Debian's nginx (the baseline) and
+# haulgated on free loopback ports, both with TLS 1.3 and required client
+# certificates, then drives `GET /v1/whoami` with bench/loadgen against each,
+# alternating rounds, and prints req/s, p50, p99, the haulgated/nginx ratio
+# and haulgated's resident memory. Numbers never fail it: it exits non-zero
+# only when the benchmark cannot be set up. Everything it starts is stopped
+# and its temporary directory removed on exit. It only talks to 127.0.0.1.
+#
+# Knobs (environment): HG_BENCH_ROUNDS (3), HG_BENCH_DURATION (10 s),
+# HG_BENCH_WARMUP (2 s), HG_BENCH_CONNECTIONS (32), HG_BENCH_THREADS (2).
+set -u
+
+BUILD_ARG=${1:-build/release}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+BUILD=$(cd "$BUILD_ARG" 2>/dev/null && pwd) ||
+    die "build directory '$BUILD_ARG' does not exist; run 'make bench' (it builds first)"
+
+int_env() { # NAME DEFAULT MIN MAX
+    local v=${!1:-$2}
+    [[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge "$3" ] && [ "$v" -le "$4" ] ||
+        die "$1='$v' must be a whole number in $3..$4"
+    echo "$v"
+}
+ROUNDS=$(int_env HG_BENCH_ROUNDS 3 1 20) || exit 1
+DURATION=$(int_env HG_BENCH_DURATION 10 1 600) || exit 1
+WARMUP=$(int_env HG_BENCH_WARMUP 2 0 60) || exit 1
+CONNS=$(int_env HG_BENCH_CONNECTIONS 32 1 4096) || exit 1
+THREADS=$(int_env HG_BENCH_THREADS 2 1 64) || exit 1
+
+LOADGEN=$BUILD/bench/loadgen
+HAULCTL=$BUILD/bin/haulctl
+HAULGATED=$BUILD/bin/haulgated
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+PATH_WHOAMI=/v1/whoami
+
+[ -x "$LOADGEN" ] || die "$LOADGEN is missing; run 'make bench' (it builds bench/loadgen.c)"
+[ -x "$NGINX" ] || die "nginx is not installed; run 'make deps' (Debian package nginx-light)"
+[ -x "$HAULCTL" ] || die "$HAULCTL is missing; run 'make' first (the PKI comes from 'haulctl pki init')"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/haulgate-bench.XXXXXX") || die "cannot create a temporary directory"
+NGINX_PID=
+HG_PID=
+
+# Stop a process we started: TERM, up to 5 s, then KILL; always reap it.
+stop_pid() {
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+cleanup() {
+    stop_pid "$HG_PID"
+    stop_pid "$NGINX_PID"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'note "interrupted"; exit 130' INT TERM
+
+# A free loopback port: let the kernel pick one by binding port 0. Without
+# python3, fall back to a random high port nothing is listening on. Either
+# way the caller retries if the port is taken by the time it binds.
+free_port() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' &&
+            return 0
+    fi
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Wait until PORT accepts TCP connections, for at most SECS, while PID lives.
+wait_port() { # PORT PID SECS
+    local deadline=$((SECONDS + $3))
+    while [ $SECONDS -lt "$deadline" ]; do
+        kill -0 "$2" 2>/dev/null || return 1
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# ---------------------------------------------------------------------------
+# PKI
+
+PKI=$TMP/pki
+if ! "$HAULCTL" pki init "$PKI" >"$TMP/pki.log" 2>&1; then
+    sed 's/^/  /' "$TMP/pki.log" >&2
+    die "'haulctl pki init $PKI' failed (output above)"
+fi
+for f in ca.crt server.crt server.key tms.crt tms.key; do
+    [ -s "$PKI/$f" ] || die "'haulctl pki init' did not produce $PKI/$f"
+done
+CRL=
+[ -s "$PKI/crl.pem" ] && CRL=$PKI/crl.pem
+
+# Verify the server the way a client would: by IP if its certificate names
+# 127.0.0.1, else by the DNS name localhost.
+SERVERNAME=127.0.0.1
+if command -v openssl >/dev/null 2>&1 &&
+    ! openssl x509 -in "$PKI/server.crt" -noout -ext subjectAltName 2>/dev/null |
+        grep -q 'IP Address:127\.0\.0\.1'; then
+    SERVERNAME=localhost
+fi
+
+# load LABEL PORT DURATION WARMUP CONNECTIONS THREADS -> JSON line on stdout
+load() {
+    timeout $(($3 + $4 + 30)) "$LOADGEN" \
+        --url "https://127.0.0.1:$2$PATH_WHOAMI" --servername "$SERVERNAME" \
+        --cert "$PKI/tms.crt" --key "$PKI/tms.key" --ca "$PKI/ca.crt" \
+        --duration "$3" --warmup "$4" --connections "$5" --threads "$6" \
+        --label "$1" --format json 2>"$TMP/loadgen-$1.err"
+}
+
+# ---------------------------------------------------------------------------
+# nginx
+
+start_nginx() {
+    local dir=$TMP/nginx port user_line="" temp_lines crl_line="" attempt
+    mkdir -p "$dir" || return 1
+    [ "$(id -u)" = 0 ] && user_line="user root;" # workers stay the current user
+    temp_lines="    client_body_temp_path $dir/client_body_temp;"
+    local v
+    v=$("$NGINX" -V 2>&1)
+    for m in proxy fastcgi uwsgi scgi; do
+        case $v in *"--without-http_${m}_module"*) ;; *)
+            temp_lines+=$'\n'"    ${m}_temp_path $dir/${m}_temp;" ;;
+        esac
+    done
+    [ -n "$CRL" ] && crl_line="        ssl_crl $CRL;"
+    for attempt in 1 2 3; do
+        port=$(free_port) || return 1
+        awk -v user="$user_line" -v prefix="$dir" -v port="$port" \
+            -v cert="$PKI/server.crt" -v key="$PKI/server.key" -v ca="$PKI/ca.crt" \
+            -v temps="$temp_lines" -v crl="$crl_line" '
+            { gsub(/@PREFIX@/, prefix); gsub(/@PORT@/, port); gsub(/@CERT@/, cert);
+              gsub(/@KEY@/, key); gsub(/@CA@/, ca) }
+            /^@USER_LINE@$/ { print user; next }
+            /^@TEMP_PATHS@$/ { print temps; next }
+            /^@CRL_LINE@$/ { print crl; next }
+            { print }' "$ROOT/bench/nginx/nginx.conf.in" >"$dir/nginx.conf" || return 1
+        "$NGINX" -p "$dir/" -e "$dir/nginx-error.log" -c "$dir/nginx.conf" \
+            >"$dir/stdout.log" 2>&1 &
+        NGINX_PID=$!
+        if wait_port "$port" "$NGINX_PID" 10; then
+            NGINX_PORT=$port
+            return 0
+        fi
+        stop_pid "$NGINX_PID"
+        NGINX_PID=
+        grep -q 'Address already in use' "$dir/nginx-error.log" "$dir/stdout.log" 2>/dev/null ||
+            break
+        note "port $port was taken; retrying (attempt $attempt)"
+    done
+    tail -n 5 "$dir/nginx-error.log" "$dir/stdout.log" 2>/dev/null | sed 's/^/  /' >&2
+    return 1
+}
+
+# ---------------------------------------------------------------------------
+# haulgated
+
+HG_PORT=
+HG_RSS_START=
+start_haulgated() {
+    if [ ! -x "$HAULGATED" ]; then
+        note "SKIP haulgated: $HAULGATED is not built (make -j2 $BUILD_ARG/bin/haulgated)"
+        return 1
+    fi
+    local data=$TMP/hg-data cfg=$TMP/haulgated.yaml
+    {
+        echo "data_dir: \"$data\""
+        echo "api:"
+        echo "  listen: 127.0.0.1:0"
+        echo "  tls:"
+        echo "    cert: \"$PKI/server.crt\""
+        echo "    key: \"$PKI/server.key\""
+        echo "    ca: \"$PKI/ca.crt\""
+        [ -n "$CRL" ] && echo "    crl: \"$CRL\""
+        echo "admin:"
+        echo "  listen: 127.0.0.1:0"
+        echo "log:"
+        echo "  level: warn"
+        echo "clients:"
+        echo "  - name: tms"
+        echo "    match:"
+        echo "      uri: spiffe://haulgate.dev/tms"
+        echo "    roles: [tms]"
+        echo "    tenant: acme"
+    } >"$cfg"
+    "$HAULGATED" --config "$cfg" >"$TMP/haulgated.log" 2>&1 &
+    HG_PID=$!
+    local deadline=$((SECONDS + 15)) api=""
+    while [ $SECONDS -lt $deadline ]; do
+        if ! kill -0 "$HG_PID" 2>/dev/null; then
+            wait "$HG_PID" 2>/dev/null
+            HG_PID=
+            break
+        fi
+        if [ -s "$data/listen.json" ]; then
+            api=$(sed -n 's/.*"api"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$data/listen.json")
+            [ -n "$api" ] && break
+        fi
+        sleep 0.1
+    done
+    if [ -z "$api" ]; then
+        note "SKIP haulgated: it did not report its ports in $data/listen.json within 15 s"
+        tail -n 5 "$TMP/haulgated.log" 2>/dev/null | sed 's/^/  /' >&2
+        stop_pid "$HG_PID"
+        HG_PID=
+        return 1
+    fi
+    HG_PORT=${api##*:}
+    local pid
+    pid=$(sed -n 's/.*"pid"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$data/listen.json")
+    if [ -n "$pid" ] && [ "$pid" != "$HG_PID" ]; then
+        note "listen.json names pid $pid but the daemon started as $HG_PID; measuring $HG_PID"
+    fi
+    if ! wait_port "$HG_PORT" "$HG_PID" 5; then
+        note "SKIP haulgated: port $HG_PORT from listen.json does not accept connections"
+        stop_pid "$HG_PID"
+        HG_PID=
+        return 1
+    fi
+    return 0
+}
+
+# ---------------------------------------------------------------------------
+# Run
+
+echo "haulgate benchmark: GET $PATH_WHOAMI over TLS 1.3 + client certificate"
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
+echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
+echo "load: $CONNS connections, $THREADS loadgen threads, ${WARMUP} s warm-up + ${DURATION} s per round, $ROUNDS rounds alternating"
+echo
+
+start_nginx || die "nginx did not start (log above)"
+if ! load probe "$NGINX_PORT" 1 0 1 1 >/dev/null; then
+    sed 's/^/  /' "$TMP/loadgen-probe.err" >&2
+    die "nginx does not answer GET $PATH_WHOAMI with 2xx over mTLS (loadgen output above)"
+fi
+
+HG_OK=0
+if start_haulgated; then
+    sleep 1 # let start-up allocations settle before reading idle RSS
+    HG_RSS_START=$(rss_kib "$HG_PID")
+    if load probe "$HG_PORT" 1 0 1 1 >/dev/null; then
+        HG_OK=1
+    else
+        note "SKIP haulgated: it does not answer GET $PATH_WHOAMI with 2xx over mTLS:"
+        sed 's/^/  /' "$TMP/loadgen-probe.err" >&2
+    fi
+fi
+
+RESULTS=$BUILD/bench/whoami.jsonl
+: >"$RESULTS" 2>/dev/null || RESULTS=$TMP/whoami.jsonl
+
+field() { # JSON-LINE KEY -> number
+    sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" <<<"$1"
+}
+
+declare -A RPS P50 P99
+printf '%-6s %-10s %12s %9s %9s %8s\n' round server req/s "p50 ms" "p99 ms" errors
+for r in $(seq "$ROUNDS"); do
+    for s in nginx haulgated; do
+        if [ "$s" = nginx ]; then
+            port=$NGINX_PORT
+        else
+            [ "$HG_OK" = 1 ] || continue
+            port=$HG_PORT
+        fi
+        line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS")
+        rc=$?
+        if [ -z "$line" ]; then
+            note "round $r $s: loadgen produced no result (exit $rc):"
+            sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+            continue
+        fi
+        echo "$line" >>"$RESULTS"
+        [ "$rc" = 0 ] || sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+        RPS[$s]+="$(field "$line" rps) "
+        P50[$s]+="$(field "$line" p50_us) "
+        P99[$s]+="$(field "$line" p99_us) "
+        awk -v r="$r" -v s="$s" -v rps="$(field "$line" rps)" -v p50="$(field "$line" p50_us)" \
+            -v p99="$(field "$line" p99_us)" -v e="$(field "$line" errors)" \
+            'BEGIN { printf "%-6s %-10s %12.1f %9.3f %9.3f %8d\n", r, s, rps, p50 / 1000, p99 / 1000, e }'
+    done
+done
+
+median() { # numbers... -> median (mean of the middle two for an even count)
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print ""; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo
+echo "median of rounds:"
+printf '%-10s %12s %9s %9s\n' server req/s "p50 ms" "p99 ms"
+declare -A MRPS MP50 MP99
+for s in nginx haulgated; do
+    [ -n "${RPS[$s]:-}" ] || continue
+    # shellcheck disable=SC2086  # the lists are space-separated numbers
+    MRPS[$s]=$(median ${RPS[$s]})
+    # shellcheck disable=SC2086
+    MP50[$s]=$(median ${P50[$s]})
+    # shellcheck disable=SC2086
+    MP99[$s]=$(median ${P99[$s]})
+    awk -v s="$s" -v a="${MRPS[$s]}" -v b="${MP50[$s]}" -v c="${MP99[$s]}" \
+        'BEGIN { printf "%-10s %12.1f %9.3f %9.3f\n", s, a, b / 1000, c / 1000 }'
+done
+echo
+
+if [ -n "${MRPS[haulgated]:-}" ] && [ -n "${MRPS[nginx]:-}" ]; then
+    awk -v h="${MRPS[haulgated]}" -v n="${MRPS[nginx]}" -v hp="${MP99[haulgated]}" -v np="${MP99[nginx]}" 'BEGIN {
+        if (n <= 0) { print "ratio haulgated/nginx req/s: n/a (nginx made no requests)"; exit }
+        q = h / n
+        printf "ratio haulgated/nginx req/s: %.2f (target >= 0.50: %s)\n", q, q >= 0.5 ? "met" : "NOT met"
+        if (np > 0) printf "ratio haulgated/nginx p99:   %.2f (lower is better)\n", hp / np }'
+else
+    echo "ratio haulgated/nginx req/s: not measured (haulgated skipped, see above)"
+fi
+
+if [ -n "$HG_PID" ] && kill -0 "$HG_PID" 2>/dev/null; then
+    sleep 2 # let the load's connections close before reading idle RSS
+    rss_end=$(rss_kib "$HG_PID")
+    awk -v a="${HG_RSS_START:-0}" -v b="${rss_end:-0}" 'BEGIN {
+        m = (a > b ? a : b) / 1024
+        printf "haulgated RSS (VmRSS): %.1f MiB idle after start, %.1f MiB idle after load (target <= 20 MiB: %s)\n",
+            a / 1024, b / 1024, m <= 20 ? "met" : "NOT met" }'
+elif [ -n "$HG_RSS_START" ]; then
+    echo "haulgated RSS (VmRSS): $(mib "$HG_RSS_START") MiB idle after start; it exited before the end (see its log)"
+else
+    echo "haulgated RSS: not measured (haulgated skipped)"
+fi
+if [ -n "$NGINX_PID" ]; then
+    total=$(rss_kib "$NGINX_PID")
+    for c in $(pgrep -P "$NGINX_PID" 2>/dev/null); do
+        k=$(rss_kib "$c")
+        total=$((${total:-0} + ${k:-0}))
+    done
+    echo "nginx RSS (master + workers, for reference): $(mib "$total") MiB"
+fi
+if [ -s "$TMP/haulgated.log" ]; then
+    echo
+    echo "haulgated wrote to its log (last lines):"
+    tail -n 5 "$TMP/haulgated.log" | sed 's/^/  /'
+fi
+echo
+echo "raw results (one JSON line per run): $RESULTS"
+exit 0
