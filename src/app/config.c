@@ -343,11 +343,11 @@ static hg_status node_add(struct cfg_ctx *c, struct cfg_node *parent,
 {
     if (parent->kind == N_SEQ && parent->nkid >= CFG_MAX_SEQ)
         return cfg_fail(c, kid->line, path,
-                    "a list may hold at most %d items; split the configuration",
-                    CFG_MAX_SEQ);
+                        "a list may hold at most %d items",
+                        CFG_MAX_SEQ);
     if (parent->kind == N_MAP && parent->nkid >= 2 * CFG_MAX_KEYS)
         return cfg_fail(c, kid->line, path,
-                    "a mapping may hold at most %d keys", CFG_MAX_KEYS);
+                        "a mapping may hold at most %d keys", CFG_MAX_KEYS);
     if (parent->nkid == parent->cap) {
         size_t ncap = parent->cap ? parent->cap * 2 : 4;
         struct cfg_node **k = realloc(parent->kid, ncap * sizeof *k);
@@ -372,18 +372,18 @@ static hg_status syntax_error(struct cfg_ctx *c, const yaml_parser_t *p,
         for (size_t i = 0; i < p->problem_offset && i < len; i++)
             line += text[i] == '\n';
         return cfg_fail(c, line, NULL,
-                    "invalid YAML: %s at byte %zu; the file must be UTF-8 "
-                    "text without control characters", problem,
-                    p->problem_offset);
+                        "invalid YAML: %s at byte %zu; the file must be UTF-8 "
+                        "text without control characters", problem,
+                        p->problem_offset);
     }
     int line = (int)p->problem_mark.line + 1;
     if (p->context)
         return cfg_fail(c, line, NULL,
-                    "invalid YAML: %s (%s that starts at line %d); check the "
-                    "indentation and quoting", problem, p->context,
-                    (int)p->context_mark.line + 1);
+                        "invalid YAML: %s (%s that starts at line %d); check the "
+                        "indentation and quoting", problem, p->context,
+                        (int)p->context_mark.line + 1);
     return cfg_fail(c, line, NULL,
-                "invalid YAML: %s; check the indentation and quoting", problem);
+                    "invalid YAML: %s; check the indentation and quoting", problem);
 }
 
 /* Reject YAML features this loader does not interpret. */
@@ -395,8 +395,8 @@ static hg_status plain_yaml_only(struct cfg_ctx *c, int line, const char *path,
     if (anchor) {
         esc((const char *)anchor, strlen((const char *)anchor), e, sizeof e, 40);
         return cfg_fail(c, line, path,
-                    "anchors (&%s) are not supported; write each value out in full",
-                    e);
+                        "anchors (&%s) are not supported; write each value out in full",
+                        e);
     }
     if (tag) {
         /* Show the short form the user most likely wrote ("!!str"). */
@@ -410,7 +410,7 @@ static hg_status plain_yaml_only(struct cfg_ctx *c, int line, const char *path,
         }
         esc(t, strlen(t), e + o, sizeof e - o, 40);
         return cfg_fail(c, line, path,
-                    "tags (%s) are not supported; remove the tag", e);
+                        "tags (%s) are not supported; remove the tag", e);
     }
     return HG_OK;
 }
@@ -446,12 +446,12 @@ static hg_status parse_tree(struct cfg_ctx *c, const char *text, size_t len,
         case YAML_DOCUMENT_START_EVENT:
             if (++docs > 1) {
                 rc = cfg_fail(c, line, NULL,
-                          "the file holds more than one YAML document ('---'); "
-                          "put every setting in one document");
+                              "the file holds more than one YAML document ('---'); "
+                              "put every setting in one document");
             } else if (ev.data.document_start.tag_directives.start !=
                        ev.data.document_start.tag_directives.end) {
                 rc = cfg_fail(c, line, NULL,
-                          "%%TAG directives are not supported; remove them");
+                              "%%TAG directives are not supported; remove them");
             }
             break;
         case YAML_ALIAS_EVENT: {
@@ -460,8 +460,8 @@ static hg_status parse_tree(struct cfg_ctx *c, const char *text, size_t len,
             esc(a, strlen(a), e, sizeof e, 40);
             tree_path(stack, depth, path, sizeof path);
             rc = cfg_fail(c, line, path,
-                      "aliases (*%s) are not supported; write the value out in full",
-                      e);
+                          "aliases (*%s) are not supported; write the value out in full",
+                          e);
             break;
         }
         case YAML_SCALAR_EVENT:
@@ -483,21 +483,21 @@ static hg_status parse_tree(struct cfg_ctx *c, const char *text, size_t len,
                 break;
             if (ev.type != YAML_SCALAR_EVENT && depth == CFG_MAX_DEPTH) {
                 rc = cfg_fail(c, line, path,
-                          "lists and mappings nest deeper than %d levels",
-                          CFG_MAX_DEPTH);
+                              "lists and mappings nest deeper than %d levels",
+                              CFG_MAX_DEPTH);
                 break;
             }
             if (ev.type == YAML_SCALAR_EVENT &&
                 ev.data.scalar.length > CFG_MAX_STR) {
                 rc = cfg_fail(c, line, path,
-                          "a value is %zu bytes long; at most %d are allowed",
-                          ev.data.scalar.length, CFG_MAX_STR);
+                              "a value is %zu bytes long; at most %d are allowed",
+                              ev.data.scalar.length, CFG_MAX_STR);
                 break;
             }
             if (++c->nodes > CFG_MAX_NODES) {
                 rc = cfg_fail(c, line, path,
-                          "the file holds more than %d values; that is far more "
-                          "than any configuration needs", CFG_MAX_NODES);
+                              "the file holds more than %d values; that is far more "
+                              "than any configuration needs", CFG_MAX_NODES);
                 break;
             }
             n = calloc(1, sizeof *n);
@@ -544,8 +544,8 @@ static hg_status parse_tree(struct cfg_ctx *c, const char *text, size_t len,
     }
     if (!root || is_null(root)) {
         rc = cfg_fail(c, 1, NULL,
-                  "the file holds no settings; it needs at least api.tls.cert, "
-                  "api.tls.key and api.tls.ca (see config/haulgate.example.yaml)");
+                      "the file holds no settings; it needs at least api.tls.cert, "
+                      "api.tls.key and api.tls.ca (see config/haulgate.example.yaml)");
         goto out;
     }
     *out = root;
@@ -702,7 +702,7 @@ static hg_status expected(struct cfg_ctx *c, const struct cfg_row *r, int line,
         va_end(ap);
     }
     return cfg_fail(c, line, key, "expected %s, got %s%s%s", want,
-                got(n, g, sizeof g), *h ? "; " : "", h);
+                    got(n, g, sizeof g), *h ? "; " : "", h);
 }
 
 static bool has_ctl(const char *s, size_t len)
@@ -952,6 +952,53 @@ static hg_status walk_map(struct cfg_ctx *c, const struct cfg_row *tab,
                           const char *sprefix, const char *dprefix, int *lines,
                           int keyline);
 
+struct item_ref {
+    const char *s;
+    size_t i;
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct item_ref *x = a, *y = b;
+    int d = strcmp(x->s, y->s);
+    return d ? d : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Report the first item (in file order) that repeats an earlier one. Sorting
+ * keeps this O(n log n): a 1 MiB file can hold hundreds of 1024-item lists. */
+static hg_status strlist_unique(struct cfg_ctx *c, char **v,
+                                const struct cfg_node *n, const char *key)
+{
+    if (n->nkid < 2)
+        return HG_OK;
+    struct item_ref *ref = malloc(n->nkid * sizeof *ref);
+    if (!ref)
+        return nomem(c);
+    for (size_t i = 0; i < n->nkid; i++)
+        ref[i] = (struct item_ref){v[i], i};
+    qsort(ref, n->nkid, sizeof *ref, item_cmp);
+    size_t dup = SIZE_MAX, first = 0;
+    for (size_t i = 1; i < n->nkid; i++) {
+        /* ref[i-1] is the earliest of its run when the run starts there. */
+        if (strcmp(ref[i].s, ref[i - 1].s) == 0 &&
+            (i == 1 || strcmp(ref[i - 1].s, ref[i - 2].s) != 0) &&
+            ref[i].i < dup) {
+            dup = ref[i].i;
+            first = ref[i - 1].i;
+        }
+    }
+    free(ref);
+    if (dup == SIZE_MAX)
+        return HG_OK;
+    char e[100], ikey[CFG_KEYBUF];
+    const struct cfg_node *it = n->kid[dup];
+    esc(it->s, it->len, e, sizeof e, 60);
+    key_index(ikey, key, dup);
+    return cfg_fail(c, it->line, ikey,
+                    "duplicate item \"%s\" (also item %zu at line %d); list "
+                    "each one once", e, first, n->kid[first]->line);
+}
+
 static hg_status set_strlist(struct cfg_ctx *c, const struct cfg_row *r,
                              void *base, const struct cfg_node *n,
                              const char *key)
@@ -985,22 +1032,13 @@ static hg_status set_strlist(struct cfg_ctx *c, const struct cfg_row *r,
             has_ctl(it->s, it->len)) {
             char g[200];
             return cfg_fail(c, it->line, ikey, "expected a non-empty string, got %s",
-                        got(it, g, sizeof g));
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(v[j], it->s) == 0) {
-                char e[100];
-                esc(it->s, it->len, e, sizeof e, 60);
-                return cfg_fail(c, it->line, ikey,
-                            "duplicate item \"%s\" (also item %zu at line %d); "
-                            "list each one once", e, j, n->kid[j]->line);
-            }
+                            got(it, g, sizeof g));
         }
         v[i] = dup_n(it->s, it->len);
         if (!v[i])
             return nomem(c);
     }
-    return HG_OK;
+    return strlist_unique(c, v, n, key);
 }
 
 static hg_status apply_defaults(struct cfg_ctx *c, const struct cfg_row *tab,
@@ -1046,7 +1084,7 @@ static hg_status set_maplist(struct cfg_ctx *c, const struct cfg_row *r,
         if (it->kind != N_MAP) {
             char g[200];
             rc = cfg_fail(c, it->line, ikey, "expected a mapping (one entry of %s), got %s",
-                      key, got(it, g, sizeof g));
+                          key, got(it, g, sizeof g));
             break;
         }
         memset(lines, 0, r->nsub * sizeof *lines);
@@ -1168,8 +1206,8 @@ static hg_status unknown_key(struct cfg_ctx *c, const struct cfg_row *tab,
     /* A near-typo: one edit, or two in a word of five letters or more. */
     if (bestd <= 1 || (bestd == 2 && strlen(best) >= 5))
         return cfg_fail(c, k->line, path,
-                    "unknown key; did you mean '%s'? Valid keys here: %s",
-                    best, valid);
+                        "unknown key; did you mean '%s'? Valid keys here: %s",
+                        best, valid);
     return cfg_fail(c, k->line, path, "unknown key; valid keys here: %s", valid);
 }
 
@@ -1184,8 +1222,8 @@ static hg_status walk_map(struct cfg_ctx *c, const struct cfg_row *tab,
         const struct cfg_node *k = map->kid[i], *v = map->kid[i + 1];
         if (k->kind != N_SCALAR || is_null(k))
             return cfg_fail(c, k->line, dprefix,
-                        "keys must be non-empty strings, got %s",
-                        got(k, g, sizeof g));
+                            "keys must be non-empty strings, got %s",
+                            got(k, g, sizeof g));
         for (size_t j = 0; j < i; j += 2) {
             const struct cfg_node *pk = map->kid[j];
             if (pk->kind == N_SCALAR && pk->len == k->len &&
@@ -1194,8 +1232,8 @@ static hg_status walk_map(struct cfg_ctx *c, const struct cfg_row *tab,
                 esc(k->s, k->len, e, sizeof e, CFG_MAX_SEG);
                 key_join(path, dprefix, e);
                 return cfg_fail(c, k->line, path,
-                            "duplicate key (first set at line %d); each key "
-                            "may appear only once", pk->line);
+                                "duplicate key (first set at line %d); each key "
+                                "may appear only once", pk->line);
             }
         }
         if (k->len > CFG_MAX_SEG || memchr(k->s, '.', k->len) ||
@@ -1216,8 +1254,8 @@ static hg_status walk_map(struct cfg_ctx *c, const struct cfg_row *tab,
         } else if (is_section(tab, ntab, full)) {
             if (v->kind != N_MAP)
                 return cfg_fail(c, v->line, dkey,
-                            "expected a mapping of settings (keys on the lines "
-                            "below, indented), got %s", got(v, g, sizeof g));
+                                "expected a mapping of settings (keys on the lines "
+                                "below, indented), got %s", got(v, g, sizeof g));
             rc = walk_map(c, tab, ntab, base, v, full, dkey, lines, k->line);
             if (rc != HG_OK)
                 return rc;
@@ -1238,7 +1276,7 @@ static hg_status walk_map(struct cfg_ctx *c, const struct cfg_row *tab,
         const char *rest = pl ? tab[i].key + pl + 1 : tab[i].key;
         key_join(dkey, dprefix, rest);
         return cfg_fail(c, keyline, dkey,
-                    "required key is missing; add it: %s", tab[i].doc);
+                        "required key is missing; add it: %s", tab[i].doc);
     }
     return HG_OK;
 }
@@ -1336,16 +1374,16 @@ static hg_status client_check(struct cfg_ctx *c, void *items, size_t i,
     if (!cl->match_uri && !cl->match_dns && !cl->match_cn && !cl->match_thumbprint) {
         key_join(key, dpath, "match");
         return cfg_fail(c, key_line(item, "match", item->line), key,
-                    "a client needs a match with at least one of uri, dns, cn, "
-                    "thumbprint; without one no certificate maps to '%s'",
-                    cl->name);
+                        "a client needs a match with at least one of uri, dns, cn, "
+                        "thumbprint; without one no certificate maps to '%s'",
+                        cl->name);
     }
     for (size_t j = 0; j < i; j++) {
         if (strcmp(all[j].name, cl->name) == 0) {
             key_join(key, dpath, "name");
             return cfg_fail(c, key_line(item, "name", item->line), key,
-                        "duplicate client name '%s' (also clients[%zu]); "
-                        "names must be unique", cl->name, j);
+                            "duplicate client name '%s' (also clients[%zu]); "
+                            "names must be unique", cl->name, j);
         }
         if (same_str(all[j].match_uri, cl->match_uri) &&
             same_str(all[j].match_dns, cl->match_dns) &&
@@ -1353,8 +1391,8 @@ static hg_status client_check(struct cfg_ctx *c, void *items, size_t i,
             same_str(all[j].match_thumbprint, cl->match_thumbprint)) {
             key_join(key, dpath, "match");
             return cfg_fail(c, key_line(item, "match", item->line), key,
-                        "the same match as clients[%zu] ('%s'); a certificate "
-                        "must map to one client only", j, all[j].name);
+                            "the same match as clients[%zu] ('%s'); a certificate "
+                            "must map to one client only", j, all[j].name);
         }
     }
     return HG_OK;
@@ -1426,8 +1464,8 @@ static hg_status cross_checks(struct cfg_ctx *c, const struct hg_config *cfg,
                 if (strcmp(cfg_rows[i].key, "api.listen") == 0)
                     li = lines[i];
         return cfg_fail(c, li, li ? "admin.listen" : NULL,
-                    "api.listen and admin.listen are both %s; give them "
-                    "different ports", cfg->api.listen);
+                        "api.listen and admin.listen are both %s; give them "
+                        "different ports", cfg->api.listen);
     }
     return HG_OK;
 }
@@ -1444,8 +1482,8 @@ static hg_status load_text(const char *name, const char *abspath,
 
     if (len > CFG_MAX_FILE) {
         rc = cfg_fail(&c, 0, NULL,
-                  "the file is %zu bytes; a configuration may be at most %d bytes",
-                  len, CFG_MAX_FILE);
+                      "the file is %zu bytes; a configuration may be at most %d bytes",
+                      len, CFG_MAX_FILE);
         goto out;
     }
     c.dir = strdup(abspath);
@@ -1473,8 +1511,8 @@ static hg_status load_text(const char *name, const char *abspath,
     if (root->kind != N_MAP) {
         char g[200];
         rc = cfg_fail(&c, root->line, NULL,
-                  "the top level must be a mapping of settings such as "
-                  "'api:', got %s", got(root, g, sizeof g));
+                      "the top level must be a mapping of settings such as "
+                      "'api:', got %s", got(root, g, sizeof g));
         goto out;
     }
     rc = walk_map(&c, cfg_rows, NROWS, cfg, root, "", "", lines, root->line);

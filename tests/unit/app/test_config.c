@@ -502,6 +502,13 @@ static void err_clients(void **state)
                "clients[0].match.dns", "a DNS name");
     expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n    roles: [r, r]\n",
                9, "clients[0].roles[1]", "duplicate item \"r\" (also item 0");
+    /* The first repeat in file order is reported, with its first use. */
+    expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n"
+                       "    regions: [a, b, c, b, a, a]\n",
+               9, "clients[0].regions[3]", "duplicate item \"b\" (also item 1");
+    expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n"
+                       "    regions:\n      - z\n      - y\n      - z\n",
+               12, "clients[0].regions[2]", "\"z\" (also item 0 at line 10)");
     expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n    tenant: \"\"\n",
                9, "clients[0].tenant", "expected a string of 1 to 256 characters");
 }
