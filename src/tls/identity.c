@@ -105,6 +105,7 @@ static hg_status dirstring_utf8(const ASN1_STRING *s, char out[HG_ID_STR_MAX])
     case V_ASN1_UTF8STRING:
         return copy_checked(p, (size_t)n, TEXT_UTF8, out, HG_ID_STR_MAX);
     case V_ASN1_PRINTABLESTRING:
+    case V_ASN1_NUMERICSTRING:
     case V_ASN1_IA5STRING:
     case V_ASN1_VISIBLESTRING:
         return copy_checked(p, (size_t)n, TEXT_ASCII, out, HG_ID_STR_MAX);
