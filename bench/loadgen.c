@@ -784,8 +784,13 @@ static void conn_drive(struct conn *c)
                 return;
             }
             c->req_off += (size_t)ret;
-            if (c->req_off == r->req_len)
+            if (c->req_off == r->req_len) {
+                /* The response cannot be here yet, and its arrival raises
+                 * a fresh EPOLLIN edge: wait for that instead of spending
+                 * a read that would only return EAGAIN. */
                 c->state = C_READING;
+                return;
+            }
             break;
         }
         case C_READING: {

@@ -257,6 +257,7 @@ start_haulgated() {
 echo "haulgate benchmark: GET $PATH_WHOAMI over TLS 1.3 + client certificate"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
 echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
+echo "machine load average at start (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg) — other work on the machine moves absolute numbers; compare ratios"
 echo "load: $CONNS connections, $THREADS loadgen threads, ${WARMUP} s warm-up + ${DURATION} s per round, $ROUNDS rounds alternating"
 echo
 
