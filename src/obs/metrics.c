@@ -390,6 +390,15 @@ static hg_status check_registration(enum hg_metric_kind kind, const char *name,
     return HG_OK;
 }
 
+/* Is `name` one of the sample names a histogram called `hist` writes? */
+static bool is_series_name(const char *name, const char *hist)
+{
+    size_t hl = strlen(hist);
+    return strncmp(name, hist, hl) == 0 &&
+           (strcmp(name + hl, "_bucket") == 0 || strcmp(name + hl, "_sum") == 0 ||
+            strcmp(name + hl, "_count") == 0);
+}
+
 hg_status hg_metrics_register(struct hg_metrics *m, enum hg_metric_kind kind,
                               const char *name, const char *help,
                               const char *const *labels, const double *buckets,
@@ -432,12 +441,9 @@ hg_status hg_metrics_register(struct hg_metrics *m, enum hg_metric_kind kind,
     for (size_t i = 0; i < m->nfams && rc == HG_OK; i++) {
         /* A histogram also owns name_bucket/_sum/_count; forbid those too. */
         const char *other = m->fams[i]->name;
-        size_t ol = strlen(other);
-        if (strcmp(other, name) == 0)
-            rc = HG_EEXIST;
-        else if (m->fams[i]->kind == HG_METRIC_HISTOGRAM && strncmp(name, other, ol) == 0 &&
-                 (strcmp(name + ol, "_bucket") == 0 || strcmp(name + ol, "_sum") == 0 ||
-                  strcmp(name + ol, "_count") == 0))
+        if (strcmp(other, name) == 0 ||
+            (m->fams[i]->kind == HG_METRIC_HISTOGRAM && is_series_name(name, other)) ||
+            (kind == HG_METRIC_HISTOGRAM && is_series_name(other, name)))
             rc = HG_EEXIST;
     }
     if (rc == HG_OK && m->nfams == MAX_FAMILIES)

@@ -74,6 +74,10 @@ static void registration_rules(void **state)
     assert_int_equal(hg_metrics_register(m, HG_METRIC_GAUGE, "lat_bucket", "h", NULL, NULL, 0, &f), HG_EEXIST);
     assert_int_equal(hg_metrics_register(m, HG_METRIC_GAUGE, "lat_sum", "h", NULL, NULL, 0, &f), HG_EEXIST);
     assert_int_equal(hg_metrics_register(m, HG_METRIC_GAUGE, "lat_other", "h", NULL, NULL, 0, &f), HG_OK);
+    /* and the other way round: a histogram whose samples would collide */
+    assert_int_equal(hg_metrics_register(m, HG_METRIC_GAUGE, "q_sum", "h", NULL, NULL, 0, &f), HG_OK);
+    assert_int_equal(hg_metrics_register(m, HG_METRIC_HISTOGRAM, "q", "h", NULL, NULL, 0, &f), HG_EEXIST);
+    assert_null(f);
     hg_metrics_free(m);
     hg_metrics_free(NULL);
 }
