@@ -16,5 +16,6 @@ struct hg_ctl_verb {
 };
 
 int hg_ctl_pki(int argc, char **argv);
+int hg_ctl_audit(int argc, char **argv);
 
 #endif

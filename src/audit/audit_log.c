@@ -570,7 +570,15 @@ static void *writer_main(void *arg)
         if (log->stopping && !log->head)
             break;
     }
+    hg_status fatal = log->fatal;
     pthread_mutex_unlock(&log->mu);
+    /* Closing: whatever the last batch added gets a signed checkpoint, so a
+     * clean shutdown leaves nothing uncovered. */
+    if (fatal == HG_OK && log->next_index > log->last_cp_size) {
+        struct hg_err e;
+        if (write_checkpoint(log, &e) != HG_OK)
+            set_fatal(log, HG_EIO, "writing the final checkpoint");
+    }
     return NULL;
 }
 

@@ -10,6 +10,7 @@
 
 static const struct hg_ctl_verb verbs[] = {
     {"pki", hg_ctl_pki, "development PKI: init, issue, revoke"},
+    {"audit", hg_ctl_audit, "audit log: verify, prove, verify-proof, checkpoint, show"},
 };
 
 static void usage(FILE *f)
