@@ -36,6 +36,7 @@ struct daemon {
     struct hg_config *cfg;
     struct hg_metrics *metrics;
     struct hg_metric *m_expiry, *m_reloads;
+    struct hg_http_metrics http_metrics;
     struct hg_tls_server *tls;
     struct hg_http_server *api_srv, *admin_srv;
     struct hg_api api;
@@ -125,7 +126,8 @@ static hg_status init_metrics(struct daemon *d, struct hg_err *err)
                             NULL, 0, &d->m_expiry) != HG_OK ||
         hg_metrics_register(d->metrics, HG_METRIC_COUNTER, "haulgate_tls_reloads_total",
                             "SIGHUP reloads of TLS material, by result", res_l, NULL, 0,
-                            &d->m_reloads) != HG_OK)
+                            &d->m_reloads) != HG_OK ||
+        hg_http_metrics_register(d->metrics, &d->http_metrics) != HG_OK)
         return hg_err_set(err, HG_ENOMEM, "cannot register metrics");
     const char *iv[] = {HG_VERSION, HG_REVISION};
     hg_metric_set(info, iv, 1);
@@ -219,7 +221,7 @@ static hg_status start(struct daemon *d, struct hg_err *err)
         .dispatch_arg = &d->api,
         .on_conn = hg_api_on_conn,
         .on_conn_arg = &d->api,
-        .metrics = d->metrics,
+        .metrics = &d->http_metrics,
         .log_requests = 1,
     };
     if ((rc = hg_http_server_new(&o, &d->api_srv, err)) != HG_OK)

@@ -125,7 +125,7 @@ struct hg_http_server {
     int nworkers;
     struct worker *workers;
     atomic_int nconns;
-    struct hg_metric *m_requests, *m_duration, *m_handshake_fail, *m_conns, *m_refused;
+    struct hg_http_metrics m;   /* all NULL when the server has no metrics */
 };
 
 static http_parser_settings settings;
@@ -461,11 +461,11 @@ static void record(struct hg_http_req *r, int status, size_t bytes)
     double secs = (double)(hg_mono_us() - r->t0) / 1e6;
     char code[8];
     snprintf(code, sizeof code, "%d", status);
-    if (s->m_requests) {
+    if (s->m.requests) {
         const char *lv[] = {route, code};
-        hg_metric_inc(s->m_requests, lv, 1);
+        hg_metric_inc(s->m.requests, lv, 1);
         const char *lr[] = {route};
-        hg_metric_observe(s->m_duration, lr, secs);
+        hg_metric_observe(s->m.duration, lr, secs);
     }
     if (s->o.log_requests && hg_log_enabled(HG_LOG_INFO)) {
         hg_log(status >= 500 ? HG_LOG_ERROR : HG_LOG_INFO, "request",
@@ -553,14 +553,22 @@ static void req_prepare(struct hg_http_req *r)
         hg_strlcpy(r->corr, cid, sizeof r->corr);
     else if (hg_uuid7(r->corr) != HG_OK)
         hg_strlcpy(r->corr, "unavailable", sizeof r->corr);
-    /* W3C: exactly one valid traceparent continues the trace; anything else
+    /* W3C rules (repeats, whitespace, tracestate) live in obs/trace: a valid
+     * traceparent continues the trace with our own span, anything else
      * starts a new one. */
-    struct hg_traceparent in;
-    const char *tp = hg_http_req_header(r, "traceparent");
-    if (tp && hg_http_req_header_count(r, "traceparent") == 1 &&
-        hg_traceparent_parse(tp, strlen(tp), &in) == HG_OK)
-        hg_traceparent_child(&in, &r->trace);
-    else
+    struct hg_trace_header th[8];
+    size_t nth = 0;
+    for (size_t i = 0; i < r->nhdrs && nth < 8; i++) {
+        const char *name = r->arena.data + r->hdrs[i].name_off;
+        if (strcasecmp(name, "traceparent") && strcasecmp(name, "tracestate"))
+            continue;
+        th[nth++] = (struct hg_trace_header){name, r->hdrs[i].name_len,
+                                             r->arena.data + r->hdrs[i].val_off,
+                                             r->hdrs[i].val_len};
+    }
+    struct hg_trace_ctx tc;
+    hg_trace_from_headers(th, nth, &tc);
+    if (tc.tp_verdict != HG_TRACEPARENT_VALID || hg_traceparent_child(&tc.tp, &r->trace) != HG_OK)
         hg_traceparent_new(&r->trace);
 }
 
@@ -586,7 +594,8 @@ static void dispatch(struct conn *c)
         return;
     }
     c->w->s->o.dispatch(r, c->w->s->o.dispatch_arg);
-    if (!r->responded) {
+    /* answering frees the request and clears c->req: r is gone if it did */
+    if (c->req == r) {
         hg_log(HG_LOG_ERROR, "bug: handler returned without responding",
                HG_LF_STR("path", r->path), HG_LF_END);
         hg_problem_send(r, HG_PROB_INTERNAL, NULL, "the handler did not answer");
@@ -700,9 +709,9 @@ static void conn_free(struct conn *c)
         c->next->prev = c->prev;
     w->nconns--;
     atomic_fetch_sub(&w->s->nconns, 1);
-    if (w->s->m_conns) {
+    if (w->s->m.conns) {
         const char *lv[] = {w->s->name};
-        hg_metric_set(w->s->m_conns, lv, (double)atomic_load(&w->s->nconns));
+        hg_metric_set(w->s->m.conns, lv, (double)atomic_load(&w->s->nconns));
     }
     if (c->timer)
         event_free(c->timer);
@@ -731,9 +740,9 @@ static void handshake_failed(struct conn *c)
     unsigned long e = bufferevent_get_openssl_error(c->bev);
     const char *reason = hg_tls_failure_reason(c->ssl, e);
     struct hg_http_server *s = c->w->s;
-    if (s->m_handshake_fail) {
+    if (s->m.handshake_fail) {
         const char *lv[] = {reason};
-        hg_metric_inc(s->m_handshake_fail, lv, 1);
+        hg_metric_inc(s->m.handshake_fail, lv, 1);
     }
     char detail[256] = "";
     if (e)
@@ -778,9 +787,9 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct worker *w = arg;
     struct hg_http_server *s = w->s;
     if (w->stopping || atomic_load(&s->nconns) >= s->o.max_connections) {
-        if (s->m_refused) {
+        if (s->m.refused) {
             const char *lv[] = {s->name};
-            hg_metric_inc(s->m_refused, lv, 1);
+            hg_metric_inc(s->m.refused, lv, 1);
         }
         evutil_closesocket(fd);
         return;
@@ -828,9 +837,9 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
     w->conns = c;
     w->nconns++;
     atomic_fetch_add(&s->nconns, 1);
-    if (s->m_conns) {
+    if (s->m.conns) {
         const char *lv[] = {s->name};
-        hg_metric_set(s->m_conns, lv, (double)atomic_load(&s->nconns));
+        hg_metric_set(s->m.conns, lv, (double)atomic_load(&s->nconns));
     }
     if (!c->bev || !c->timer) {
         c->bev = NULL;
@@ -915,32 +924,36 @@ static void evthread_init(void)
     evthread_use_pthreads();
 }
 
-static void register_metrics(struct hg_http_server *s)
+hg_status hg_http_metrics_register(struct hg_metrics *m, struct hg_http_metrics *out)
 {
-    struct hg_metrics *m = s->o.metrics;
-    if (!m)
-        return;
     static const char *const rl[] = {"route", "code", NULL};
     static const char *const r1[] = {"route", NULL};
     static const char *const reason[] = {"reason", NULL};
     static const char *const lis[] = {"listener", NULL};
     static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                      0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-    /* Registration of an existing family returns it, so api and admin share. */
-    hg_metrics_register(m, HG_METRIC_COUNTER, "haulgate_http_requests_total",
-                        "HTTP requests answered, by route pattern and status code", rl,
-                        NULL, 0, &s->m_requests);
-    hg_metrics_register(m, HG_METRIC_HISTOGRAM, "haulgate_http_request_duration_seconds",
-                        "Time from first request byte to response queued, by route", r1,
-                        buckets, sizeof buckets / sizeof buckets[0], &s->m_duration);
-    hg_metrics_register(m, HG_METRIC_COUNTER, "haulgate_tls_handshake_failures_total",
-                        "TLS handshakes that failed, by reason", reason, NULL, 0,
-                        &s->m_handshake_fail);
-    hg_metrics_register(m, HG_METRIC_GAUGE, "haulgate_http_connections",
-                        "Open client connections, by listener", lis, NULL, 0, &s->m_conns);
-    hg_metrics_register(m, HG_METRIC_COUNTER, "haulgate_http_connections_refused_total",
-                        "Connections closed at accept (limit reached or shutting down)", lis,
-                        NULL, 0, &s->m_refused);
+    hg_status rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = hg_metrics_register(m, HG_METRIC_COUNTER, "haulgate_http_requests_total",
+                                  "HTTP requests answered, by route pattern and status code",
+                                  rl, NULL, 0, &out->requests)) != HG_OK ||
+        (rc = hg_metrics_register(m, HG_METRIC_HISTOGRAM,
+                                  "haulgate_http_request_duration_seconds",
+                                  "Time from request start to response queued, by route", r1,
+                                  buckets, sizeof buckets / sizeof buckets[0],
+                                  &out->duration)) != HG_OK ||
+        (rc = hg_metrics_register(m, HG_METRIC_COUNTER, "haulgate_tls_handshake_failures_total",
+                                  "TLS handshakes that failed, by reason", reason, NULL, 0,
+                                  &out->handshake_fail)) != HG_OK ||
+        (rc = hg_metrics_register(m, HG_METRIC_GAUGE, "haulgate_http_connections",
+                                  "Open client connections, by listener", lis, NULL, 0,
+                                  &out->conns)) != HG_OK ||
+        (rc = hg_metrics_register(m, HG_METRIC_COUNTER,
+                                  "haulgate_http_connections_refused_total",
+                                  "Connections closed at accept (limit reached or stopping)",
+                                  lis, NULL, 0, &out->refused)) != HG_OK)
+        return rc;
+    return HG_OK;
 }
 
 hg_status hg_http_server_new(const struct hg_http_server_opts *opts,
@@ -964,7 +977,8 @@ hg_status hg_http_server_new(const struct hg_http_server_opts *opts,
         hg_http_server_free(s);
         return HG_ENOMEM;
     }
-    register_metrics(s);
+    if (opts->metrics)
+        s->m = *opts->metrics;
     s->port = opts->port;
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];

@@ -39,6 +39,19 @@ typedef void (*hg_http_dispatch_fn)(struct hg_http_req *req, void *arg);
  * principal once per connection instead of once per request. */
 typedef void *(*hg_http_conn_fn)(const struct hg_identity *id, void *arg);
 
+/* The HTTP metric families, registered once per registry and shared by
+ * every listener (the label "listener" or the route tells them apart). */
+struct hg_http_metrics {
+    struct hg_metric *requests;       /* haulgate_http_requests_total{route,code} */
+    struct hg_metric *duration;       /* haulgate_http_request_duration_seconds{route} */
+    struct hg_metric *handshake_fail; /* haulgate_tls_handshake_failures_total{reason} */
+    struct hg_metric *conns;          /* haulgate_http_connections{listener} */
+    struct hg_metric *refused;        /* haulgate_http_connections_refused_total{listener} */
+};
+
+/* Register the families in `m`. HG_EEXIST if already registered there. */
+hg_status hg_http_metrics_register(struct hg_metrics *m, struct hg_http_metrics *out);
+
 struct hg_http_server_opts {
     const char *name;            /* "api" or "admin": log and metric label */
     const char *host;
@@ -56,7 +69,7 @@ struct hg_http_server_opts {
     void *dispatch_arg;
     hg_http_conn_fn on_conn;     /* may be NULL */
     void *on_conn_arg;
-    struct hg_metrics *metrics;  /* may be NULL */
+    const struct hg_http_metrics *metrics; /* may be NULL: no metrics */
     int log_requests;            /* one JSON log line per request */
 };
 

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * harness.h — integration-test harness: a throwaway PKI (made by
+ * `haulctl pki init`), a config file, a real haulgated on free loopback
+ * ports, and clients that speak to it over mTLS (libcurl, or raw OpenSSL
+ * when a test needs to misbehave on purpose). Everything lives in one
+ * temporary directory that is removed afterwards.
+ */
+#ifndef HG_TEST_HARNESS_H
+#define HG_TEST_HARNESS_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct hg_it {
+    char dir[256];        /* temporary root */
+    char pki[300];        /* dir/pki */
+    char cfg[300];        /* dir/haulgate.yaml */
+    char data[300];       /* dir/data */
+    char log[300];        /* dir/haulgated.log (daemon stderr) */
+    pid_t pid;
+    int api_port;
+    int admin_port;
+    char extra_yaml[4096]; /* appended to the generated config */
+};
+
+struct hg_it_resp {
+    long status;
+    char *body;           /* NUL-terminated */
+    size_t body_len;
+    char *headers;        /* raw response header block */
+    long connects;        /* CURLINFO_NUM_CONNECTS: new connections made */
+    int curl_code;        /* CURLcode, 0 = ok */
+    char error[256];
+};
+
+/* Path of a built program ($HG_BUILD/bin/NAME). */
+const char *hg_it_bin(const char *name);
+
+/* Run a command (argv, NULL-terminated) and return its exit status, or -1. */
+int hg_it_run(char *const argv[]);
+
+/* Create the temp dir and the PKI (CA, server, tms, operator, provider-sim). */
+int hg_it_setup(struct hg_it *it);
+/* Write the config (with it->extra_yaml appended) and start haulgated; wait
+ * until listen.json appears. 0 on success. */
+int hg_it_start(struct hg_it *it);
+/* Send a signal to the daemon. */
+int hg_it_signal(struct hg_it *it, int sig);
+/* Wait for the daemon to exit, at most timeout_ms; returns its exit status
+ * (0..255), 128+signal if killed by one, or -1 on timeout. */
+int hg_it_wait(struct hg_it *it, int timeout_ms);
+/* SIGTERM, wait, SIGKILL if needed. Returns the exit status. */
+int hg_it_stop(struct hg_it *it);
+/* Stop (if running) and remove the temp dir. */
+void hg_it_teardown(struct hg_it *it);
+/* 1 while the daemon process is alive. */
+int hg_it_alive(struct hg_it *it);
+
+/* Issue a client cert NAME with optional URI (NULL = default). */
+int hg_it_pki(struct hg_it *it, const char *verb, const char *name, const char *extra);
+
+/* A curl request over mTLS with client certificate `client` (a file stem in
+ * the PKI dir, e.g. "tms"; NULL = no client cert). `headers` is a
+ * NULL-terminated list of "Name: value" lines, may be NULL. Reuses `handle`
+ * (a CURL*) when given, so keep-alive can be tested. */
+int hg_it_request(struct hg_it *it, void *handle, const char *client, const char *method,
+                  const char *path, const char *const *headers, const char *body,
+                  size_t body_len, struct hg_it_resp *out);
+/* The same against an arbitrary URL with options for TLS version and CA. */
+struct hg_it_opts {
+    const char *client_dir;   /* PKI dir for client cert; NULL = it->pki */
+    int tls12_only;           /* force TLS 1.2 */
+    int admin;                /* plain HTTP to the admin port */
+};
+int hg_it_request_opts(struct hg_it *it, void *handle, const struct hg_it_opts *o,
+                       const char *client, const char *method, const char *path,
+                       const char *const *headers, const char *body, size_t body_len,
+                       struct hg_it_resp *out);
+void hg_it_resp_free(struct hg_it_resp *r);
+/* Value of a response header (case-insensitive) copied into buf, or NULL. */
+const char *hg_it_resp_header(const struct hg_it_resp *r, const char *name, char *buf,
+                              size_t cap);
+
+/* A raw TCP connection to the API port; -1 on failure. */
+int hg_it_tcp(struct hg_it *it, int port);
+/* A raw mTLS connection (blocking) with client cert `client`. NULL on failure.
+ * *fd receives the socket. */
+SSL *hg_it_tls(struct hg_it *it, const char *client, int *fd);
+void hg_it_tls_close(SSL *ssl, int fd);
+/* Read everything until EOF or timeout_ms; returns bytes read into buf. */
+size_t hg_it_tls_read_all(SSL *ssl, char *buf, size_t cap, int timeout_ms);
+
+/* Read the daemon's log file into a malloc'd string. */
+char *hg_it_log(struct hg_it *it);
+
+#endif
