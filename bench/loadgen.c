@@ -550,11 +550,24 @@ static void report_once(atomic_int *flag, const char *fmt, ...)
 /* Connections                                                               */
 
 static void conn_open(struct conn *c, uint64_t now);
+static void conn_close(struct conn *c);
 static int conn_begin_request(struct conn *c, uint64_t now);
 
 static int in_window(const struct run *r, uint64_t t)
 {
     return t >= r->t_measure && t < r->t_end;
+}
+
+/* Close after a clean end (the run is over, or the server asked): say
+ * close_notify so the server sees an orderly TLS close, not an abrupt EOF. */
+static void conn_close_notify(struct conn *c)
+{
+    if (c->ssl && (c->state == C_WRITING || c->state == C_READING || c->state == C_DONE)) {
+        ERR_clear_error();
+        (void)SSL_shutdown(c->ssl); /* non-blocking: best effort, one try */
+        ERR_clear_error();
+    }
+    conn_close(c);
 }
 
 static void conn_close(struct conn *c)
@@ -723,7 +736,7 @@ static void conn_complete(struct conn *c)
     c->served++;
     c->fails = 0;
     if (c->rp.close) {
-        conn_close(c);
+        conn_close_notify(c);
         if (in_window(r, now))
             st->reconnects++;
         if (now >= r->t_end || atomic_load(&stop_flag)) {
@@ -890,7 +903,7 @@ static void *worker_main(void *arg)
             conn_drive(evs[i].data.ptr);
     }
     for (size_t i = 0; i < w->nconns; i++)
-        conn_close(&w->conns[i]);
+        conn_close_notify(&w->conns[i]);
     return NULL;
 }
 

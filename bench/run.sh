@@ -242,12 +242,9 @@ start_haulgated() {
     if [ -n "$pid" ] && [ "$pid" != "$HG_PID" ]; then
         note "listen.json names pid $pid but the daemon started as $HG_PID; measuring $HG_PID"
     fi
-    if ! wait_port "$HG_PORT" "$HG_PID" 5; then
-        note "SKIP haulgated: port $HG_PORT from listen.json does not accept connections"
-        stop_pid "$HG_PID"
-        HG_PID=
-        return 1
-    fi
+    # listen.json is written once the listeners are bound; the loadgen probe
+    # that follows checks that the port really serves (a bare TCP probe here
+    # would only add a failed-handshake line to the daemon's log).
     return 0
 }
 
@@ -341,7 +338,7 @@ if [ -n "${MRPS[haulgated]:-}" ] && [ -n "${MRPS[nginx]:-}" ]; then
     awk -v h="${MRPS[haulgated]}" -v n="${MRPS[nginx]}" -v hp="${MP99[haulgated]}" -v np="${MP99[nginx]}" 'BEGIN {
         if (n <= 0) { print "ratio haulgated/nginx req/s: n/a (nginx made no requests)"; exit }
         q = h / n
-        printf "ratio haulgated/nginx req/s: %.2f (target >= 0.50: %s)\n", q, q >= 0.5 ? "met" : "NOT met"
+        printf "ratio haulgated/nginx req/s: %.2f (target >= 0.50: %s)\n", q, (q >= 0.5 ? "met" : "NOT met")
         if (np > 0) printf "ratio haulgated/nginx p99:   %.2f (lower is better)\n", hp / np }'
 else
     echo "ratio haulgated/nginx req/s: not measured (haulgated skipped, see above)"
@@ -353,7 +350,7 @@ if [ -n "$HG_PID" ] && kill -0 "$HG_PID" 2>/dev/null; then
     awk -v a="${HG_RSS_START:-0}" -v b="${rss_end:-0}" 'BEGIN {
         m = (a > b ? a : b) / 1024
         printf "haulgated RSS (VmRSS): %.1f MiB idle after start, %.1f MiB idle after load (target <= 20 MiB: %s)\n",
-            a / 1024, b / 1024, m <= 20 ? "met" : "NOT met" }'
+            a / 1024, b / 1024, (m <= 20 ? "met" : "NOT met") }'
 elif [ -n "$HG_RSS_START" ]; then
     echo "haulgated RSS (VmRSS): $(mib "$HG_RSS_START") MiB idle after start; it exited before the end (see its log)"
 else
