@@ -23,6 +23,7 @@ enum {
     OPT_DAYS = 1u << 3,
     OPT_SERVER = 1u << 4,
     OPT_REASON = 1u << 5,
+    OPT_IP = 1u << 6,
 };
 
 static const struct opt {
@@ -36,6 +37,7 @@ static const struct opt {
     {"--days", OPT_DAYS, 1},
     {"--server", OPT_SERVER, 0},
     {"--reason", OPT_REASON, 1},
+    {"--ip", OPT_IP, 1},
 };
 
 struct verb;
@@ -48,6 +50,8 @@ struct args {
     const char *uri;
     const char *dns[HG_PKI_MAX_DNS];
     size_t ndns;
+    const char *ips[HG_PKI_MAX_IPS];
+    size_t nips;
     const char *days;
     const char *reason;
 };
@@ -68,8 +72,9 @@ static int run_show(const struct args *a);
 
 static const struct verb verbs[] = {
     {"init", run_init, 1, 1, OPT_FORCE, "haulctl pki init DIR [--force]"},
-    {"issue", run_issue, 2, 2, OPT_FORCE | OPT_URI | OPT_DNS | OPT_DAYS | OPT_SERVER,
-     "haulctl pki issue DIR NAME [--uri URI] [--dns NAME]... [--days N] [--server] [--force]"},
+    {"issue", run_issue, 2, 2, OPT_FORCE | OPT_URI | OPT_DNS | OPT_IP | OPT_DAYS | OPT_SERVER,
+     "haulctl pki issue DIR NAME [--uri URI] [--dns NAME]... [--ip ADDR]... [--days N] "
+     "[--server] [--force]"},
     {"revoke", run_revoke, 2, 2, OPT_REASON,
      "haulctl pki revoke DIR NAME [--reason keyCompromise|superseded|cessationOfOperation|"
      "unspecified]"},
@@ -127,7 +132,7 @@ static const struct opt *opt_find(const char *arg, size_t len)
 
 static int opt_store(const struct verb *v, struct args *a, const struct opt *o, const char *val)
 {
-    if (o->bit != OPT_DNS && (a->seen & o->bit))
+    if (o->bit != OPT_DNS && o->bit != OPT_IP && (a->seen & o->bit))
         return usage_error(v, "%s given twice", o->name);
     a->seen |= o->bit;
     if (o->bit == OPT_URI)
@@ -140,6 +145,10 @@ static int opt_store(const struct verb *v, struct args *a, const struct opt *o, 
         return usage_error(v, "too many --dns (at most %d)", HG_PKI_MAX_DNS);
     else if (o->bit == OPT_DNS)
         a->dns[a->ndns++] = val;
+    else if (o->bit == OPT_IP && a->nips >= HG_PKI_MAX_IPS)
+        return usage_error(v, "too many --ip (at most %d)", HG_PKI_MAX_IPS);
+    else if (o->bit == OPT_IP)
+        a->ips[a->nips++] = val;
     return 0;
 }
 
@@ -224,6 +233,7 @@ static int run_issue(const struct args *a)
 {
     const struct verb *v = a->verb;
     struct hg_pki_issue_opts o = {.uri = a->uri, .dns = a->dns, .ndns = a->ndns,
+                                  .ips = a->ips, .nips = a->nips,
                                   .server = (a->seen & OPT_SERVER) != 0,
                                   .force = (a->seen & OPT_FORCE) != 0};
     struct hg_err err;

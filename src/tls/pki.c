@@ -131,6 +131,17 @@ bad:
                       "1-63 characters each, 253 in all (e.g. gw1.example.test)");
 }
 
+hg_status hg_pki_ip_check(const char *ip, struct hg_err *err)
+{
+    ASN1_OCTET_STRING *a = ip && strnlen(ip, 64) < 64 ? a2i_IPADDRESS(ip) : NULL;
+    ERR_clear_error();
+    if (!a)
+        return hg_err_set(err, HG_EINVAL, "invalid IP address: give IPv4 (127.0.0.1) or "
+                          "IPv6 (::1) text");
+    ASN1_OCTET_STRING_free(a);
+    return HG_OK;
+}
+
 static const struct {
     const char *name;
     enum hg_pki_reason code;
@@ -1189,12 +1200,18 @@ static hg_status issue_leaf(const char *name, const struct hg_pki_issue_opts *o,
     if (o->ndns > HG_PKI_MAX_DNS)
         return hg_err_set(err, HG_EINVAL, "too many --dns names (%zu): at most %d", o->ndns,
                           HG_PKI_MAX_DNS);
+    if (o->nips > HG_PKI_MAX_IPS)
+        return hg_err_set(err, HG_EINVAL, "too many --ip addresses (%zu): at most %d", o->nips,
+                          HG_PKI_MAX_IPS);
     for (size_t i = 0; i < o->ndns; i++)
         if ((rc = hg_pki_dns_check(o->dns[i], err)) != HG_OK)
             return rc;
+    for (size_t i = 0; i < o->nips; i++)
+        if ((rc = hg_pki_ip_check(o->ips[i], err)) != HG_OK)
+            return rc;
     *l = (struct leaf){.name = name, .cn = name, .uri = o->uri, .dns = o->dns,
-                       .ndns = o->ndns, .days = o->days ? o->days : HG_PKI_DAYS_DEFAULT,
-                       .server = o->server};
+                       .ndns = o->ndns, .ips = o->ips, .nips = o->nips,
+                       .days = o->days ? o->days : HG_PKI_DAYS_DEFAULT, .server = o->server};
     if (o->uri && (rc = hg_pki_uri_check(o->uri, err)) != HG_OK)
         return rc;
     if (!o->uri && !o->server) {

@@ -22,6 +22,7 @@
 
 #define HG_PKI_NAME_MAX 64          /* [A-Za-z0-9._-], not starting with '.' or '-' */
 #define HG_PKI_MAX_DNS 16           /* --dns given more often is a usage error */
+#define HG_PKI_MAX_IPS 16           /* likewise --ip */
 #define HG_PKI_DAYS_DEFAULT 365
 #define HG_PKI_DAYS_MAX 825         /* CA/Browser Forum's old ceiling, kept for leaves */
 #define HG_PKI_CA_DAYS 3650
@@ -40,6 +41,8 @@ struct hg_pki_issue_opts {
     const char *uri;                /* NULL: HG_PKI_URI_PREFIX NAME (clients only) */
     const char *const *dns;         /* SAN DNS names; a server with none gets NAME */
     size_t ndns;
+    const char *const *ips;         /* SAN IP addresses, IPv4 or IPv6 text */
+    size_t nips;
     int days;                       /* 0: HG_PKI_DAYS_DEFAULT; else 1..HG_PKI_DAYS_MAX */
     int server;                     /* EKU serverAuth instead of clientAuth */
     int force;                      /* replace NAME; its old certificate is revoked (superseded) */
@@ -57,6 +60,7 @@ struct hg_pki_crl_info {
 hg_status hg_pki_name_check(const char *name, struct hg_err *err);
 hg_status hg_pki_uri_check(const char *uri, struct hg_err *err);
 hg_status hg_pki_dns_check(const char *dns, struct hg_err *err);
+hg_status hg_pki_ip_check(const char *ip, struct hg_err *err);
 
 /* "keyCompromise" | "superseded" | "cessationOfOperation" | "unspecified".
  * HG_EINVAL for anything else. */
@@ -72,7 +76,7 @@ const char *hg_pki_reason_name(enum hg_pki_reason r);
 hg_status hg_pki_init(const char *dir, int force, struct hg_err *err);
 
 /* Issue NAME.crt/NAME.key signed by DIR's CA and record it in the index.
- * HG_EINVAL (bad name, URI, DNS name or days), HG_EEXIST (NAME exists and
+ * HG_EINVAL (bad name, URI, DNS name, IP address or days), HG_EEXIST (NAME exists and
  * !o->force), HG_ENOTFOUND (no PKI in DIR), HG_ECORRUPT (index or CA files
  * damaged), HG_EPERM (ca.key readable by others), HG_EBUSY, HG_ESYS,
  * HG_EIO, HG_ECRYPTO, HG_ENOMEM. `o` may be NULL for all defaults. */

@@ -452,12 +452,16 @@ static void issue_options(void **state)
     X509_free(x);
     assert_int_equal(verify(f->pki, "gw", X509_PURPOSE_SSL_CLIENT, 1), X509_V_OK);
 
-    /* --server: serverAuth, DNS defaults to the name, no URI */
-    struct hg_pki_issue_opts s = {.server = 1};
+    /* --server: serverAuth, DNS defaults to the name, no URI; --ip adds IPs */
+    const char *ips[] = {"10.0.0.7", "fd00::7"};
+    struct hg_pki_issue_opts s = {.server = 1, .ips = ips, .nips = 2};
     assert_int_equal(hg_pki_issue(f->pki, "edge1.local", &s, &e), HG_OK);
     x = fx_load(f->pki, "edge1.local");
     assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_SERVER);
     assert_int_equal(X509_check_host(x, "edge1.local", 0, 0, NULL), 1);
+    assert_int_equal(X509_check_ip_asc(x, "10.0.0.7", 0), 1);
+    assert_int_equal(X509_check_ip_asc(x, "fd00::7", 0), 1);
+    assert_int_equal(X509_check_ip_asc(x, "127.0.0.1", 0), 0);
     assert_int_equal(fx_diff(X509_get0_notBefore(x), X509_get0_notAfter(x)), 365L * 86400);
     assert_int_equal(hg_identity_from_x509(x, &id), HG_OK);
     assert_int_equal(id->nuris, 0);
@@ -497,6 +501,11 @@ static void issue_rejects_bad_arguments(void **state)
     static const char *const bad_dns[] = {"bad_host", "-a.b", "a..b", "", "a.b-"};
     for (size_t i = 0; i < sizeof bad_dns / sizeof bad_dns[0]; i++) {
         o = (struct hg_pki_issue_opts){.dns = &bad_dns[i], .ndns = 1};
+        assert_int_equal(hg_pki_issue(f->pki, "d1", &o, &e), HG_EINVAL);
+    }
+    static const char *const bad_ips[] = {"1.2.3", "::g", "localhost", "1.2.3.4/8", ""};
+    for (size_t i = 0; i < sizeof bad_ips / sizeof bad_ips[0]; i++) {
+        o = (struct hg_pki_issue_opts){.ips = &bad_ips[i], .nips = 1};
         assert_int_equal(hg_pki_issue(f->pki, "d1", &o, &e), HG_EINVAL);
     }
     o = (struct hg_pki_issue_opts){.server = 1};
@@ -668,8 +677,12 @@ static void cli_exit_codes(void **state)
                          "gw.local", "--uri=spiffe://haulgate.dev/gateway", NULL), 0);
     assert_non_null(strstr(out, "spiffe://haulgate.dev/gateway"));
     assert_non_null(strstr(out, "gw.local"));
-    assert_int_equal(cli(f, out, sizeof out, "issue", dir, "gw", "--server", "--force", NULL),
-                     0);
+    assert_int_equal(cli(f, out, sizeof out, "issue", dir, "gw", "--ip", "300.1.1.1", NULL), 2);
+    assert_int_equal(cli(f, out, sizeof out, "issue", dir, "gw", "--server", "--force", "--ip",
+                         "127.0.0.1", "--ip=::1", NULL), 0);
+    X509 *gw = fx_load(dir, "gw");
+    assert_int_equal(X509_check_ip_asc(gw, "::1", 0), 1);
+    X509_free(gw);
 
     assert_int_equal(cli(f, out, sizeof out, "revoke", dir, "tms", "--reason", "bogus", NULL),
                      2);
