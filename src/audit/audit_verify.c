@@ -9,6 +9,7 @@
  */
 #include "audit/audit_verify.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,10 +68,84 @@ struct cp {
     int matched; /* root compared equal to the records' root */
 };
 
+/* Frames are decoded (CRC) and leaf-hashed in chunks, the two halves of
+ * each chunk on two threads; everything order-dependent (sequence numbers,
+ * the frontier, checkpoint comparisons) stays on the main thread. */
+#define CHUNK 4096
+
+struct chunk {
+    size_t count;
+    size_t offs[CHUNK];
+    enum hg_audit_frame_result res[CHUNK];
+    struct hg_audit_frame fr[CHUNK];
+    uint8_t leaf[CHUNK][HG_MERKLE_HASH];
+    const uint8_t *base;
+    size_t n;
+};
+
+struct half {
+    struct chunk *c;
+    size_t from, to;
+    struct hg_merkle_hasher *h;
+};
+
+static void hash_range(struct half *hf)
+{
+    struct chunk *c = hf->c;
+    for (size_t k = hf->from; k < hf->to; k++) {
+        c->res[k] = hg_audit_frame_decode(c->base + c->offs[k], c->n - c->offs[k],
+                                          HG_AUDIT_RECORD_MAX, &c->fr[k]);
+        if (c->res[k] == HG_AUDIT_FRAME_OK)
+            hg_merkle_leaf_hash(hf->h, c->fr[k].payload, c->fr[k].len, c->leaf[k]);
+    }
+}
+
+static void *half_main(void *p)
+{
+    hash_range(p);
+    return NULL;
+}
+
+/* Find up to CHUNK whole frames from `off` by their lengths alone, then
+ * decode and hash them in parallel. Stops early at a frame whose length is
+ * impossible; the caller then decodes that one itself to report it. */
+static void fill_chunk(struct chunk *c, const uint8_t *base, size_t n, size_t off,
+                       struct hg_merkle_hasher *h1, struct hg_merkle_hasher *h2)
+{
+    c->count = 0;
+    c->base = base;
+    c->n = n;
+    while (off < n && c->count < CHUNK) {
+        if (n - off < HG_AUDIT_FRAME_HDR)
+            break;
+        const uint8_t *p = base + off;
+        uint32_t len = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                       (uint32_t)p[3] << 24;
+        if (len == 0 || len > HG_AUDIT_RECORD_MAX || n - off - HG_AUDIT_FRAME_HDR < len)
+            break;
+        c->offs[c->count++] = off;
+        off += HG_AUDIT_FRAME_HDR + (size_t)len;
+    }
+    struct half a = {c, 0, c->count, h1}, b = {c, c->count, c->count, h2};
+    pthread_t t;
+    int threaded = 0;
+    if (c->count >= 64 && h2->ctx) {
+        a.to = b.from = c->count / 2;
+        threaded = pthread_create(&t, NULL, half_main, &b) == 0;
+        if (!threaded)
+            a.to = c->count;
+    }
+    hash_range(&a);
+    if (threaded)
+        pthread_join(t, NULL);
+}
+
 struct vstate {
     const char *dir;
     struct hg_audit_verify_report *rep;
     struct hg_merkle_hasher h;
+    struct hg_merkle_hasher h2; /* for the second hashing thread */
+    struct chunk *chunk;
     struct hg_merkle_frontier fr;
     struct audit_map hashes;
     struct cp *cps;
@@ -311,11 +386,24 @@ static hg_status scan_records(struct vstate *v, struct hg_err *err)
             audit__unmap(&m);
             break;
         }
-        size_t off = HG_AUDIT_FILE_HDR;
+        size_t off = HG_AUDIT_FILE_HDR, ci = 0;
+        v->chunk->count = 0;
         while (off < m.len) {
             struct hg_audit_frame f;
-            enum hg_audit_frame_result r =
-                hg_audit_frame_decode(m.data + off, m.len - off, HG_AUDIT_RECORD_MAX, &f);
+            enum hg_audit_frame_result r;
+            const uint8_t *leafp = NULL;
+            if (ci == v->chunk->count) {
+                fill_chunk(v->chunk, m.data, m.len, off, &v->h, &v->h2);
+                ci = 0;
+            }
+            if (ci < v->chunk->count) {
+                r = v->chunk->res[ci];
+                f = v->chunk->fr[ci];
+                leafp = v->chunk->leaf[ci];
+                ci++;
+            } else {
+                r = hg_audit_frame_decode(m.data + off, m.len - off, HG_AUDIT_RECORD_MAX, &f);
+            }
             if (r == HG_AUDIT_FRAME_SHORT) {
                 fault(v->rep, HG_AUDIT_FAULT_TRUNCATED, expect, -1,
                       "record %llu is incomplete: %s ends inside it at byte %zu (truncated "
@@ -353,7 +441,10 @@ static hg_status scan_records(struct vstate *v, struct hg_err *err)
                 break;
             }
             uint8_t leaf[HG_MERKLE_HASH];
-            hg_merkle_leaf_hash(&v->h, f.payload, f.len, leaf);
+            if (leafp)
+                memcpy(leaf, leafp, HG_MERKLE_HASH);
+            else
+                hg_merkle_leaf_hash(&v->h, f.payload, f.len, leaf);
             const uint8_t *stored = stored_node(v, 0, expect);
             if (v->first_leaf_diff < 0 && stored && memcmp(stored, leaf, HG_MERKLE_HASH) != 0) {
                 v->first_leaf_diff = (int64_t)expect;
@@ -399,10 +490,14 @@ hg_status hg_audit_verify_dir(const char *dir, const char *vkey,
     }
     if ((st = hg_audit_verifier_parse(vkey, len, &vk, err)) != HG_OK)
         return st;
-    if (hg_merkle_hasher_init(&v.h) != HG_OK) {
+    v.chunk = malloc(sizeof *v.chunk);
+    if (!v.chunk || hg_merkle_hasher_init(&v.h) != HG_OK) {
+        free(v.chunk);
         hg_audit_verifier_cleanup(&vk);
-        return hg_err_set(err, HG_ECRYPTO, "SHA-256 is unavailable");
+        return hg_err_set(err, HG_ECRYPTO, "SHA-256 is unavailable or out of memory");
     }
+    if (hg_merkle_hasher_init(&v.h2) != HG_OK)
+        memset(&v.h2, 0, sizeof v.h2); /* fall back to one thread */
     hg_merkle_frontier_init(&v.fr);
     char hpath[AUDIT_PATH_MAX];
     audit__path(hpath, sizeof hpath, dir, HG_AUDIT_HASH_FILE);
@@ -462,7 +557,9 @@ hg_status hg_audit_verify_dir(const char *dir, const char *vkey,
 out:
     audit__unmap(&v.hashes);
     free(v.cps);
+    free(v.chunk);
     hg_merkle_hasher_cleanup(&v.h);
+    hg_merkle_hasher_cleanup(&v.h2);
     hg_audit_verifier_cleanup(&vk);
     return st;
 }
