@@ -20,7 +20,7 @@
 #include "app/ctl.h"
 #include "audit/audit_log.h"
 
-static char dir[64], tmp[64];
+static char dir[96], tmp[64];
 
 /* Run with stdout captured into `out_path` (NULL: discard). */
 static int run(const char *out_path, int argc, ...)
