@@ -97,6 +97,7 @@ struct conn {
     int msg_done;
     int close_after;
     size_t lingered;
+    int tls_up;                 /* handshake done and no TLS error since */
     struct hg_identity *id;
     void *conn_data;
     char peer[64];
@@ -133,6 +134,7 @@ static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
 
 static void conn_free(struct conn *c);
+static void conn_close(struct conn *c);
 static void conn_feed(struct conn *c);
 static void conn_arm(struct conn *c, int ms);
 
@@ -661,7 +663,7 @@ static void conn_feed(struct conn *c)
         c->lingered += n;
         evbuffer_drain(in, n);
         if (c->lingered > LINGER_MAX_BYTES)
-            conn_free(c);
+            conn_close(c);
     }
 }
 
@@ -680,8 +682,11 @@ static void conn_timeout(evutil_socket_t fd, short what, void *arg)
         break;
     case CS_DISPATCHED:
         break;
-    default:
+    case CS_HANDSHAKE:
         conn_free(c);
+        break;
+    default:
+        conn_close(c);
         break;
     }
 }
@@ -723,6 +728,19 @@ static void conn_free(struct conn *c)
     worker_maybe_done(w);
 }
 
+/* Close after our side is done: a TLS close_notify first, so the client can
+ * tell a complete response from a truncated one (and may resume the
+ * session); bufferevent_free alone would just drop the socket. */
+static void conn_close(struct conn *c)
+{
+    if (c->ssl && c->tls_up) {
+        SSL_set_shutdown(c->ssl, 0);
+        if (SSL_shutdown(c->ssl) < 0)
+            ERR_clear_error();
+    }
+    conn_free(c);
+}
+
 static void conn_read(struct bufferevent *bev, void *arg)
 {
     conn_feed(arg);
@@ -732,7 +750,7 @@ static void conn_write(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     if (c->st == CS_CLOSING)
-        conn_free(c);
+        conn_close(c);
 }
 
 static void handshake_failed(struct conn *c)
@@ -769,10 +787,12 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
         }
         if (c->st == CS_HANDSHAKE)
             c->st = CS_IDLE;
+        c->tls_up = c->ssl != NULL;
         conn_feed(c); /* a request may already be buffered */
         return;
     }
     if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
+        c->tls_up = 0; /* never SSL_shutdown after a fatal error */
         if (c->st == CS_HANDSHAKE && c->ssl && !(what & BEV_EVENT_TIMEOUT))
             handshake_failed(c);
         else
@@ -870,8 +890,10 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     struct conn *c = w->conns;
     while (c) {
         struct conn *next = c->next;
-        if (c->st == CS_HANDSHAKE || c->st == CS_IDLE)
+        if (c->st == CS_HANDSHAKE)
             conn_free(c);
+        else if (c->st == CS_IDLE)
+            conn_close(c);
         else
             c->close_after = 1;
         c = next;

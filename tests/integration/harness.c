@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static void client_ctx_drop(void);
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -231,6 +233,7 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 
 void hg_it_teardown(struct hg_it *it)
 {
+    client_ctx_drop();
     if (it->pid > 0)
         hg_it_stop(it);
     if (it->dir[0] && !getenv("HG_KEEP_TMP"))
@@ -398,6 +401,28 @@ int hg_it_tcp(struct hg_it *it, int port)
 
 SSL *hg_it_tls(struct hg_it *it, const char *client, int *fdp)
 {
+    return hg_it_tls_resume(it, client, fdp, NULL);
+}
+
+/* One client SSL_CTX kept per (PKI, client): OpenSSL resumes a session only
+ * from the context that made it, as a real client would. */
+static SSL_CTX *cached_ctx;
+static char cached_key[512];
+
+static void client_ctx_drop(void)
+{
+    SSL_CTX_free(cached_ctx);
+    cached_ctx = NULL;
+    cached_key[0] = '\0';
+}
+
+static SSL_CTX *client_ctx(struct hg_it *it, const char *client)
+{
+    char key[512];
+    snprintf(key, sizeof key, "%s|%s", it->pki, client ? client : "");
+    if (cached_ctx && !strcmp(key, cached_key))
+        return cached_ctx;
+    client_ctx_drop();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx)
         return NULL;
@@ -411,9 +436,18 @@ SSL *hg_it_tls(struct hg_it *it, const char *client, int *fdp)
         snprintf(path, sizeof path, "%s/%s.key", it->pki, client);
         SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM);
     }
+    cached_ctx = ctx;
+    snprintf(cached_key, sizeof cached_key, "%s", key);
+    return ctx;
+}
+
+SSL *hg_it_tls_resume(struct hg_it *it, const char *client, int *fdp, SSL_SESSION *resume)
+{
+    SSL_CTX *ctx = client_ctx(it, client);
+    if (!ctx)
+        return NULL;
     int fd = hg_it_tcp(it, it->api_port);
     SSL *ssl = fd >= 0 ? SSL_new(ctx) : NULL;
-    SSL_CTX_free(ctx);
     if (!ssl) {
         if (fd >= 0)
             close(fd);
@@ -421,6 +455,8 @@ SSL *hg_it_tls(struct hg_it *it, const char *client, int *fdp)
     }
     SSL_set_fd(ssl, fd);
     SSL_set_tlsext_host_name(ssl, "localhost");
+    if (resume)
+        SSL_set_session(ssl, resume);
     if (SSL_connect(ssl) != 1) {
         ERR_clear_error();
         SSL_free(ssl);
@@ -433,8 +469,13 @@ SSL *hg_it_tls(struct hg_it *it, const char *client, int *fdp)
 
 void hg_it_tls_close(SSL *ssl, int fd)
 {
-    if (ssl)
+    if (ssl) {
+        /* a polite close: without close_notify OpenSSL marks the session
+         * not resumable */
+        if (SSL_shutdown(ssl) < 0)
+            ERR_clear_error();
         SSL_free(ssl);
+    }
     if (fd >= 0)
         close(fd);
 }

@@ -89,6 +89,8 @@ int hg_it_tcp(struct hg_it *it, int port);
  * *fd receives the socket. */
 SSL *hg_it_tls(struct hg_it *it, const char *client, int *fd);
 void hg_it_tls_close(SSL *ssl, int fd);
+/* Like hg_it_tls, offering `resume` (may be NULL) for session resumption. */
+SSL *hg_it_tls_resume(struct hg_it *it, const char *client, int *fd, SSL_SESSION *resume);
 /* Read everything until EOF or timeout_ms; returns bytes read into buf. */
 size_t hg_it_tls_read_all(SSL *ssl, char *buf, size_t cap, int timeout_ms);
 

@@ -337,6 +337,35 @@ static void keepalive_and_pipelining(void **state)
     hg_it_tls_close(ssl, fd);
 }
 
+/* A resumed TLS 1.3 session still carries the client certificate, so the
+ * principal is the same without a full handshake. */
+static void resumption_keeps_identity(void **state)
+{
+    struct hg_it *it = *state;
+    const char req[] = "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    static char buf[16384];
+    int fd;
+    SSL *ssl = hg_it_tls(it, "tms", &fd);
+    assert_non_null(ssl);
+    SSL_write(ssl, req, sizeof req - 1);
+    hg_it_tls_read_all(ssl, buf, sizeof buf, 3000); /* the ticket arrives with the data */
+    SSL_SESSION *sess = SSL_get1_session(ssl);
+    assert_non_null(sess);
+    assert_true(SSL_SESSION_is_resumable(sess));
+    hg_it_tls_close(ssl, fd);
+
+    ssl = hg_it_tls_resume(it, "tms", &fd, sess);
+    assert_non_null(ssl);
+    assert_int_equal(SSL_session_reused(ssl), 1);
+    SSL_write(ssl, req, sizeof req - 1);
+    hg_it_tls_read_all(ssl, buf, sizeof buf, 3000);
+    assert_memory_equal(buf, "HTTP/1.1 200 ", 13);
+    assert_non_null(strstr(buf, "\"name\":\"tms\""));
+    assert_non_null(strstr(buf, "spiffe://haulgate.dev/tms"));
+    hg_it_tls_close(ssl, fd);
+    SSL_SESSION_free(sess);
+}
+
 static void admin_endpoints(void **state)
 {
     struct hg_it *it = *state;
@@ -567,6 +596,7 @@ int main(void)
         cmocka_unit_test(garbage_does_not_crash),
         cmocka_unit_test(slow_head_times_out),
         cmocka_unit_test(keepalive_and_pipelining),
+        cmocka_unit_test(resumption_keeps_identity),
         cmocka_unit_test(admin_endpoints),
         cmocka_unit_test(request_log_lines),
         cmocka_unit_test(clean_shutdown),
