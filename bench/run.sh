@@ -26,8 +26,9 @@ BUILD=$(cd "$BUILD_ARG" 2>/dev/null && pwd) ||
 
 int_env() { # NAME DEFAULT MIN MAX
     local v=${!1:-$2}
-    [[ $v =~ ^[0-9]+$ ]] && [ "$v" -ge "$3" ] && [ "$v" -le "$4" ] ||
+    if ! [[ $v =~ ^[0-9]{1,6}$ ]] || [ "$v" -lt "$3" ] || [ "$v" -gt "$4" ]; then
         die "$1='$v' must be a whole number in $3..$4"
+    fi
     echo "$v"
 }
 ROUNDS=$(int_env HG_BENCH_ROUNDS 3 1 20) || exit 1
@@ -64,6 +65,7 @@ stop_pid() {
     return 0
 }
 
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     stop_pid "$HG_PID"
     stop_pid "$NGINX_PID"
@@ -216,10 +218,11 @@ start_haulgated() {
     } >"$cfg"
     "$HAULGATED" --config "$cfg" >"$TMP/haulgated.log" 2>&1 &
     HG_PID=$!
-    local deadline=$((SECONDS + 15)) api=""
+    local deadline=$((SECONDS + 15)) api="" why="did not report its ports in $data/listen.json within 15 s"
     while [ $SECONDS -lt $deadline ]; do
         if ! kill -0 "$HG_PID" 2>/dev/null; then
             wait "$HG_PID" 2>/dev/null
+            why="exited (status $?) before reporting its ports; its log:"
             HG_PID=
             break
         fi
@@ -230,7 +233,7 @@ start_haulgated() {
         sleep 0.1
     done
     if [ -z "$api" ]; then
-        note "SKIP haulgated: it did not report its ports in $data/listen.json within 15 s"
+        note "SKIP haulgated: it $why"
         tail -n 5 "$TMP/haulgated.log" 2>/dev/null | sed 's/^/  /' >&2
         stop_pid "$HG_PID"
         HG_PID=
