@@ -105,7 +105,9 @@ hg_status audit__map(const char *path, struct audit_map *m, struct hg_err *err)
         goto out;
     }
     if (sb.st_size > 0) {
-        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* Populate up front: one pass in the kernel beats a page fault per 4 KiB
+         * when every byte is about to be read (open and verify both scan). */
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (p == MAP_FAILED) {
             st = hg_err_set(err, HG_EIO, "cannot map %s: %s", path, strerror(errno));
             goto out;

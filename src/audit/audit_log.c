@@ -56,6 +56,7 @@ struct req {
     int finished;
     hg_status st;
     uint64_t index;
+    pthread_cond_t cv; /* sync waiters only: each sleeps on its own */
     /* async: the record bytes follow the struct */
 };
 
@@ -479,13 +480,16 @@ static void complete(struct hg_audit_log *log, struct req *list, hg_status st)
             sync = r;
         }
     }
+    /* Wake exactly the waiters of this batch (a broadcast would wake every
+     * queued appender on every batch). The waiter owns r: touch it only
+     * under the lock, before it can return. */
     pthread_mutex_lock(&log->mu);
     for (struct req *r = sync, *next; r; r = next) {
         next = r->next;
         r->st = st;
         r->finished = 1;
+        pthread_cond_signal(&r->cv);
     }
-    pthread_cond_broadcast(&log->cv_done);
     pthread_mutex_unlock(&log->mu);
 }
 
@@ -1216,7 +1220,7 @@ static hg_status enqueue(struct hg_audit_log *log, struct req *r, int wait_for_r
         return HG_OK;
     }
     while (!r->finished)
-        pthread_cond_wait(&log->cv_done, &log->mu);
+        pthread_cond_wait(&r->cv, &log->mu);
     hg_status st = r->st;
     if (st != HG_OK)
         hg_err_set(err, st, "%s", log->fatal_msg[0] ? log->fatal_msg : "audit append failed");
@@ -1241,7 +1245,9 @@ hg_status hg_audit_append(struct hg_audit_log *log, const struct hg_audit_record
     hg_status st = hg_audit_record_encode(rec, b, err);
     if (st == HG_OK) {
         struct req r = {.data = (const uint8_t *)b->data, .len = (uint32_t)b->len};
+        pthread_cond_init(&r.cv, NULL);
         st = enqueue(log, &r, 1, err);
+        pthread_cond_destroy(&r.cv);
         if (st == HG_OK && index)
             *index = r.index;
     }
