@@ -9,8 +9,10 @@
  *
  * Thread safety: every function may be called from any thread, except that
  * hg_audit_close must not race with other calls on the same log. Callbacks
- * (async completion, checkpoint hook) run on the writer thread: keep them
- * short and never call hg_audit_append (sync) or hg_audit_close from them.
+ * (async completion, checkpoint hook) run on the writer thread — except the
+ * checkpoint hook for the checkpoint hg_audit_open itself signs, which runs
+ * on the opening thread: keep them short and never call hg_audit_append
+ * (sync), hg_audit_checkpoint_now or hg_audit_close from them.
  *
  * Failure policy: after an I/O error the log stops accepting appends
  * (HG_EIO, fail closed) until it is closed and reopened, which repairs it.
