@@ -15,6 +15,7 @@ void hg_err_clear(struct hg_err *err)
     err->msg[0] = '\0';
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vset(struct hg_err *err, hg_status st, const char *fmt, va_list ap)
 {
     err->status = st;

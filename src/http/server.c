@@ -66,6 +66,7 @@ struct hg_http_req {
     size_t nhdrs, caphdrs;
     int in_value;                   /* parser: last piece was a header value */
     int url_done;                   /* the URL's terminating NUL is in the arena */
+    int head_done;                  /* arena frozen: strings point into it */
     uint32_t url_off, url_len;
     struct hg_buf body;
     char method[16];
@@ -225,6 +226,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
     struct hg_http_req *r = c->req;
+    if (r->head_done)
+        return 0; /* chunked trailer fields are ignored: the arena is frozen */
     if (!r->url_done) {
         r->url_done = 1;
         if (arena_nul(r))
@@ -259,6 +262,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct conn *c = p->data;
     struct hg_http_req *r = c->req;
+    if (r->head_done)
+        return 0;
     struct hdr *h = &r->hdrs[r->nhdrs - 1];
     if (!r->in_value) {
         if (arena_nul(r))
@@ -277,6 +282,7 @@ static int on_headers_complete(http_parser *p)
     r->url_done = 1;
     if (arena_nul(r)) /* ends the URL, or the last value */
         return -1;
+    r->head_done = 1;
     /* Pieces arrived in order and the arena no longer grows, so offsets can
      * become NUL-terminated strings in place. */
     char *url = r->arena.data + r->url_off;
