@@ -108,6 +108,19 @@ wait_port() { # PORT PID SECS
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 mib() { awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# CPU time (user + system, clock ticks) of PID and its direct children: the
+# nginx master and its workers, or haulgated with all its threads.
+cpu_ticks() {
+    local total=0 p t
+    for p in "$1" $(pgrep -P "$1" 2>/dev/null); do
+        # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
+        # the command name (which may itself contain spaces).
+        t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+TICK_HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # ---------------------------------------------------------------------------
 # PKI
@@ -286,20 +299,24 @@ field() { # JSON-LINE KEY -> number
     sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" <<<"$1"
 }
 
-declare -A RPS P50 P99
+declare -A RPS P50 P99 CPU
 RATIOS=""
-printf '%-6s %-10s %12s %9s %9s %8s %7s\n' round server req/s "p50 ms" "p99 ms" errors ratio
+printf '%-6s %-10s %12s %9s %9s %8s %10s %7s\n' round server req/s "p50 ms" "p99 ms" errors "cpu us/req" ratio
 for r in $(seq "$ROUNDS"); do
     round_nginx=""
     for s in nginx haulgated; do
         if [ "$s" = nginx ]; then
             port=$NGINX_PORT
+            spid=$NGINX_PID
         else
             [ "$HG_OK" = 1 ] || continue
             port=$HG_PORT
+            spid=$HG_PID
         fi
+        t0=$(cpu_ticks "$spid")
         line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS")
         rc=$?
+        t1=$(cpu_ticks "$spid")
         if [ -z "$line" ]; then
             note "round $r $s: loadgen produced no result (exit $rc):"
             sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
@@ -308,6 +325,11 @@ for r in $(seq "$ROUNDS"); do
         echo "$line" >>"$RESULTS"
         [ "$rc" = 0 ] || sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
         rps=$(field "$line" rps)
+        # Server CPU per request over warm-up + measurement: far less
+        # sensitive to other work on the machine than req/s.
+        cpu=$(awk -v t="$((t1 - t0))" -v hz="$TICK_HZ" -v a="$(field "$line" requests)" \
+            -v b="$(field "$line" warmup_requests)" 'BEGIN { if (a + b > 0) printf "%.1f", t * 1e6 / hz / (a + b) }')
+        [ -n "$cpu" ] && CPU[$s]+="$cpu "
         RPS[$s]+="$rps "
         P50[$s]+="$(field "$line" p50_us) "
         P99[$s]+="$(field "$line" p99_us) "
@@ -322,8 +344,8 @@ for r in $(seq "$ROUNDS"); do
             [ -n "$ratio" ] && RATIOS+="$ratio "
         fi
         awk -v r="$r" -v s="$s" -v rps="$rps" -v p50="$(field "$line" p50_us)" \
-            -v p99="$(field "$line" p99_us)" -v e="$(field "$line" errors)" -v q="$ratio" \
-            'BEGIN { printf "%-6s %-10s %12.1f %9.3f %9.3f %8d %7s\n", r, s, rps, p50 / 1000, p99 / 1000, e, q }'
+            -v p99="$(field "$line" p99_us)" -v e="$(field "$line" errors)" -v q="$ratio" -v c="$cpu" \
+            'BEGIN { printf "%-6s %-10s %12.1f %9.3f %9.3f %8d %10s %7s\n", r, s, rps, p50 / 1000, p99 / 1000, e, c, q }'
     done
 done
 
@@ -335,8 +357,8 @@ median() { # numbers... -> median (mean of the middle two for an even count)
 
 echo
 echo "median of rounds:"
-printf '%-10s %12s %9s %9s\n' server req/s "p50 ms" "p99 ms"
-declare -A MRPS MP50 MP99
+printf '%-10s %12s %9s %9s %10s\n' server req/s "p50 ms" "p99 ms" "cpu us/req"
+declare -A MRPS MP50 MP99 MCPU
 for s in nginx haulgated; do
     [ -n "${RPS[$s]:-}" ] || continue
     # shellcheck disable=SC2086  # the lists are space-separated numbers
@@ -345,18 +367,22 @@ for s in nginx haulgated; do
     MP50[$s]=$(median ${P50[$s]})
     # shellcheck disable=SC2086
     MP99[$s]=$(median ${P99[$s]})
-    awk -v s="$s" -v a="${MRPS[$s]}" -v b="${MP50[$s]}" -v c="${MP99[$s]}" \
-        'BEGIN { printf "%-10s %12.1f %9.3f %9.3f\n", s, a, b / 1000, c / 1000 }'
+    # shellcheck disable=SC2086
+    MCPU[$s]=$(median ${CPU[$s]:-})
+    awk -v s="$s" -v a="${MRPS[$s]}" -v b="${MP50[$s]}" -v c="${MP99[$s]}" -v d="${MCPU[$s]}" \
+        'BEGIN { printf "%-10s %12.1f %9.3f %9.3f %10s\n", s, a, b / 1000, c / 1000, d }'
 done
 echo
 
 if [ -n "$RATIOS" ]; then
     # shellcheck disable=SC2086  # a space-separated list of numbers
     q=$(median $RATIOS)
-    awk -v q="$q" -v hp="${MP99[haulgated]:-0}" -v np="${MP99[nginx]:-0}" 'BEGIN {
+    awk -v q="$q" -v hp="${MP99[haulgated]:-0}" -v np="${MP99[nginx]:-0}" \
+        -v hc="${MCPU[haulgated]:-0}" -v nc="${MCPU[nginx]:-0}" 'BEGIN {
         printf "ratio haulgated/nginx req/s (median of per-round ratios): %.2f (target >= 0.50: %s)\n",
             q, (q >= 0.5 ? "met" : "NOT met")
-        if (np > 0 && hp > 0) printf "ratio haulgated/nginx p99 (medians): %.2f (lower is better)\n", hp / np }'
+        if (np > 0 && hp > 0) printf "ratio haulgated/nginx p99 (medians): %.2f (lower is better)\n", hp / np
+        if (nc > 0 && hc > 0) printf "ratio haulgated/nginx server CPU per request (medians): %.2f (lower is better)\n", hc / nc }'
 else
     echo "ratio haulgated/nginx req/s: not measured (haulgated skipped, see above)"
 fi
