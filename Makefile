@@ -122,7 +122,8 @@ deps:
 
 # The setup contract: `make run` and `make test` install what is missing first.
 run: deps
-	@$(MAKE) --no-print-directory all
+	@echo "building haulgate..."
+	@$(MAKE) --no-print-directory -s -j$$(nproc) all
 	@bash scripts/run.sh $(BUILD)
 
 test: deps
