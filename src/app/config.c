@@ -800,7 +800,7 @@ static const char *split_listen(const char *s, size_t len, int64_t pmin,
         hostbuf[hlen] = '\0';
         unsigned char a4[4];
         if (inet_pton(AF_INET, hostbuf, a4) != 1) {
-            if (!check_dns(hostbuf, hlen))
+            if (!check_dns(hostbuf, hlen) || memchr(hostbuf, '*', hlen))
                 return "the host is neither an IPv4 address nor a host name";
         }
     }

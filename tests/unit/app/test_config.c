@@ -425,6 +425,8 @@ static void err_listen(void **state)
     expect_err(f, BASE "  listen: :8443\n", 6, "api.listen", "the host is empty");
     expect_err(f, BASE "  listen: bad_host!:80\n", 6, "api.listen",
                "neither an IPv4 address nor a host name");
+    expect_err(f, BASE "  listen: \"*:80\"\n", 6, "api.listen",
+               "neither an IPv4 address nor a host name");
     expect_err(f, BASE "admin:\n  listen: 127.0.0.1:8443\n", 7, "admin.listen",
                "api.listen and admin.listen are both 127.0.0.1:8443");
     /* Unquoted brackets are YAML flow syntax: a syntax error on that line. */
