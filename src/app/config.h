@@ -73,6 +73,12 @@ struct hg_config {
         char *file;                /* NULL = standard error */
     } log;
 
+    struct {
+        int checkpoint_records;    /* sign a checkpoint after this many records */
+        int checkpoint_interval_ms; /* ... or this long after the last one, if
+                                     * records are uncovered */
+    } audit;
+
     struct hg_config_client *clients;
     size_t nclients;
 };
