@@ -13,10 +13,13 @@
 #include "app/config.h"
 
 struct hg_metrics;
+struct hg_audit_log;
 
 struct hg_api {
     const struct hg_config *cfg;
     struct hg_metrics *metrics;
+    struct hg_audit_log *audit; /* open for the daemon's lifetime; NULL only in
+                                 * tests that run handlers without a log */
     atomic_int ready;          /* 1 once serving, 0 while stopping */
 };
 
@@ -38,5 +41,23 @@ void hg_api_whoami(struct hg_http_req *r, struct hg_api *api, const struct hg_ro
 void hg_admin_healthz(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
 void hg_admin_readyz(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
 void hg_admin_metrics(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
+/* GET /v1/audit/...: the audit log over HTTP (api/audit.c, docs/audit.md). */
+void hg_api_audit_checkpoint(struct hg_http_req *r, struct hg_api *api,
+                             const struct hg_route_params *p);
+void hg_api_audit_entries(struct hg_http_req *r, struct hg_api *api,
+                          const struct hg_route_params *p);
+void hg_api_audit_inclusion(struct hg_http_req *r, struct hg_api *api,
+                            const struct hg_route_params *p);
+void hg_api_audit_consistency(struct hg_http_req *r, struct hg_api *api,
+                              const struct hg_route_params *p);
+
+/* Queue an authn.failure record for a request whose verified certificate
+ * maps to no principal (the 403 unknown-client answer): the identity seen
+ * (subject CN, thumbprint), the correlation id, the route and the reason.
+ * Never blocks: the record is appended asynchronously, and a failure to
+ * queue or write it is logged at error (the request is refused anyway).
+ * Does nothing when api->audit is NULL. */
+void hg_api_audit_unknown_client(struct hg_api *api, struct hg_http_req *r,
+                                 const struct hg_route *rt);
 
 #endif

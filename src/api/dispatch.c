@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
  * dispatch.c — from a parsed request to a handler, through the route table:
- * 404/405 for unknown routes, 403 for a certificate that maps to no
- * principal, then the handler. The tables are here so one file shows every
+ * 404/405 for unknown routes, 403 (and an authn.failure audit record) for
+ * a certificate that maps to no principal, then the handler. The tables are here so one file shows every
  * route with its scope, policy verb and audit event.
  */
 #include "api/api.h"
@@ -18,6 +18,16 @@ const struct hg_route hg_api_routes[] = {
     /* method  pattern        scope          verb            audit  flags  handler */
     /* scope NULL: any authenticated principal may ask who it is */
     {"GET", "/v1/whoami", NULL, "identity:read", NULL, 0, hg_api_whoami},
+    /* Reads of the audit log are not themselves audited (each would append
+     * a record about reading records); until issue 4 the handlers check
+     * roles (api/audit.c), then token scope + policy take over. */
+    {"GET", "/v1/audit/checkpoint", "audit:read", "audit:read", NULL, 0,
+     hg_api_audit_checkpoint},
+    {"GET", "/v1/audit/entries", "audit:read", "audit:read", NULL, 0, hg_api_audit_entries},
+    {"GET", "/v1/audit/proofs/inclusion", "audit:read", "audit:read", NULL, 0,
+     hg_api_audit_inclusion},
+    {"GET", "/v1/audit/proofs/consistency", "audit:read", "audit:read", NULL, 0,
+     hg_api_audit_consistency},
 };
 const size_t hg_api_routes_count = sizeof hg_api_routes / sizeof hg_api_routes[0];
 
@@ -64,6 +74,10 @@ static void route(struct hg_http_req *r, struct hg_api *api, const struct hg_rou
             json_t *seen = id ? hg_identity_to_json(id) : NULL;
             if (ext && seen)
                 json_object_set_new(ext, "identity", seen);
+            else
+                json_decref(seen);
+            /* authenticated but unauthorised: audited, without blocking */
+            hg_api_audit_unknown_client(api, r, rt);
             hg_problem_send(r, HG_PROB_UNKNOWN_CLIENT, ext,
                             "the client certificate (subject CN '%s', x5t#S256 %s) is valid "
                             "but no entry in the clients: configuration matches it; add one "

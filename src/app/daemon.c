@@ -8,7 +8,11 @@
  *                   (a bad file keeps the old material and logs an error)
  *                   and reopen the log file. Connections are never dropped.
  * Once listening it writes <data_dir>/listen.json with the bound addresses,
- * so scripts and tests can use port 0.
+ * so scripts and tests can use port 0. The audit log (<data_dir>/audit) is
+ * opened before any listener exists and closed only after both have
+ * stopped, so no request can run without it and its final checkpoint
+ * covers every record a request wrote; a log that cannot be opened stops
+ * the start-up.
  */
 #include "app/daemon.h"
 
@@ -26,6 +30,7 @@
 
 #include "api/api.h"
 #include "app/config.h"
+#include "audit/audit_log.h"
 #include "common/util.h"
 #include "http/server.h"
 #include "obs/log.h"
@@ -39,6 +44,8 @@ struct daemon {
     struct hg_http_metrics http_metrics;
     struct hg_tls_server *tls;
     struct hg_http_server *api_srv, *admin_srv;
+    struct hg_audit_log *audit;
+    char audit_dir[4200];
     struct hg_api api;
     struct event_base *base;
     char listen_path[4096];
@@ -182,6 +189,80 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
            HG_LF_INT("cert_not_after", hg_tls_server_cert_expiry(d->tls)), HG_LF_END);
 }
 
+/* Runs on the audit writer thread (or the opening thread for the
+ * checkpoint that open signs): only a log line until the events module
+ * publishes checkpoints to witnesses. */
+static void on_checkpoint(void *ctx, const struct hg_audit_checkpoint_event *ev)
+{
+    (void)ctx;
+    if (!hg_log_enabled(HG_LOG_DEBUG))
+        return;
+    char root[48];
+    hg_b64std_encode(ev->root, HG_MERKLE_HASH, root, sizeof root);
+    hg_log(HG_LOG_DEBUG, "audit checkpoint signed", HG_LF_INT("tree_size", (int64_t)ev->size),
+           HG_LF_STR("root_hash", root), HG_LF_END);
+}
+
+static hg_status open_audit(struct daemon *d, struct hg_err *err)
+{
+    int n = snprintf(d->audit_dir, sizeof d->audit_dir, "%s/audit", d->cfg->data_dir);
+    if (n < 0 || (size_t)n >= sizeof d->audit_dir)
+        return hg_err_set(err, HG_ETOOBIG, "data directory path too long for the audit log");
+    struct hg_audit_options o;
+    hg_audit_options_init(&o);
+    o.checkpoint_every = (uint64_t)d->cfg->audit.checkpoint_records;
+    o.checkpoint_interval_ms = (uint32_t)d->cfg->audit.checkpoint_interval_ms;
+    o.on_checkpoint = on_checkpoint;
+    struct hg_err aerr;
+    hg_err_clear(&aerr);
+    if (hg_audit_open(d->audit_dir, &o, &d->audit, &aerr) != HG_OK)
+        return hg_err_set(err, aerr.status,
+                          "cannot open the audit log, and haulgated does not run without it: "
+                          "%s",
+                          hg_err_msg(&aerr));
+    struct hg_audit_recovery rec;
+    hg_audit_recovery_report(d->audit, &rec);
+    uint64_t size = 0;
+    hg_audit_state(d->audit, &size, NULL);
+    /* Recovery never drops anything silently: whatever open cut or rebuilt
+     * is reported here, at warn. */
+    if (rec.torn_bytes || rec.checkpoint_torn_bytes || rec.warnings)
+        hg_log(HG_LOG_WARN, "audit log recovered after an unclean stop",
+               HG_LF_STR("dir", d->audit_dir), HG_LF_INT("records", (int64_t)rec.records),
+               HG_LF_INT("torn_bytes", (int64_t)rec.torn_bytes),
+               HG_LF_INT("checkpoint_torn_bytes", (int64_t)rec.checkpoint_torn_bytes),
+               HG_LF_INT("hashes_rebuilt", (int64_t)rec.hashes_rebuilt),
+               HG_LF_INT("warnings", rec.warnings), HG_LF_STR("details", rec.message),
+               HG_LF_END);
+    hg_log(HG_LOG_INFO, rec.created ? "audit log created" : "audit log opened",
+           HG_LF_STR("dir", d->audit_dir), HG_LF_INT("records", (int64_t)size),
+           HG_LF_INT("hashes_rebuilt", (int64_t)rec.hashes_rebuilt),
+           HG_LF_STR("verifier_key", hg_audit_vkey(d->audit)),
+           HG_LF_INT("checkpoint_records", d->cfg->audit.checkpoint_records),
+           HG_LF_INT("checkpoint_interval_ms", d->cfg->audit.checkpoint_interval_ms), HG_LF_END);
+    return HG_OK;
+}
+
+/* After the listeners stopped: drain, sign the final checkpoint, close.
+ * Returns 0, or 1 when the log reported an error (the exit code says so). */
+static int close_audit(struct daemon *d)
+{
+    if (!d->audit)
+        return 0;
+    struct hg_err err;
+    hg_err_clear(&err);
+    hg_status st = hg_audit_close(d->audit, &err);
+    d->audit = NULL;
+    d->api.audit = NULL;
+    if (st != HG_OK) {
+        hg_log(HG_LOG_ERROR, "audit log closed with an error",
+               HG_LF_STR("dir", d->audit_dir), HG_LF_STR("error", hg_err_msg(&err)), HG_LF_END);
+        return 1;
+    }
+    hg_log(HG_LOG_INFO, "audit log closed", HG_LF_STR("dir", d->audit_dir), HG_LF_END);
+    return 0;
+}
+
 static int default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -195,6 +276,8 @@ static hg_status start(struct daemon *d, struct hg_err *err)
         return rc;
     if ((rc = init_metrics(d, err)) != HG_OK)
         return rc;
+    if ((rc = open_audit(d, err)) != HG_OK)
+        return rc;
     struct hg_tls_files files = {d->cfg->api.tls.cert, d->cfg->api.tls.key, d->cfg->api.tls.ca,
                                  d->cfg->api.tls.crl};
     if ((rc = hg_tls_server_new(&files, &d->tls, err)) != HG_OK)
@@ -205,6 +288,7 @@ static hg_status start(struct daemon *d, struct hg_err *err)
     set_expiry_metrics(d);
     d->api.cfg = d->cfg;
     d->api.metrics = d->metrics;
+    d->api.audit = d->audit;
     struct hg_http_server_opts o = {
         .name = "api",
         .host = d->cfg->api.host,
@@ -251,7 +335,7 @@ static hg_status start(struct daemon *d, struct hg_err *err)
     return HG_OK;
 }
 
-static void stop(struct daemon *d)
+static int stop(struct daemon *d)
 {
     atomic_store(&d->api.ready, 0);
     if (d->api_srv) {
@@ -267,8 +351,12 @@ static void stop(struct daemon *d)
         unlink(d->listen_path);
     hg_http_server_free(d->api_srv);
     hg_http_server_free(d->admin_srv);
+    d->api_srv = d->admin_srv = NULL;
+    /* No handler can run any more: the final checkpoint covers everything. */
+    int failed = close_audit(d);
     hg_tls_server_free(d->tls);
     hg_metrics_free(d->metrics);
+    return failed;
 }
 
 static int check_config(const char *path)
@@ -354,9 +442,8 @@ int hg_daemon_main(int argc, char **argv)
         goto out_ev;
     }
     event_base_dispatch(d.base);
-    stop(&d);
-    hg_log(HG_LOG_INFO, "haulgated stopped", HG_LF_END);
-    code = 0;
+    code = stop(&d);
+    hg_log(code ? HG_LOG_ERROR : HG_LOG_INFO, "haulgated stopped", HG_LF_END);
 out_ev:
     if (ev_term)
         event_free(ev_term);

@@ -25,7 +25,9 @@
     X(HG_PROB_INTERNAL, "internal", 500, "Internal error")                                   \
     X(HG_PROB_UNAVAILABLE, "unavailable", 503, "Service unavailable")                        \
     X(HG_PROB_UNSUPPORTED_MEDIA, "unsupported-media-type", 415, "Unsupported media type")    \
-    X(HG_PROB_NOT_ACCEPTABLE, "not-acceptable", 406, "Not acceptable")
+    X(HG_PROB_NOT_ACCEPTABLE, "not-acceptable", 406, "Not acceptable")                      \
+    X(HG_PROB_FORBIDDEN, "forbidden", 403, "Not allowed")                                    \
+    X(HG_PROB_INVALID_PARAMETER, "invalid-parameter", 400, "Invalid query parameter")
 
 enum hg_problem {
 #define HG_X_PROB(id, slug, status, title) id,
