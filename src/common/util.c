@@ -54,6 +54,24 @@ void hg_rfc3339(int64_t unix_ms, char out[HG_RFC3339_LEN + 1])
     *o = '\0';
 }
 
+hg_status hg_random_ids(void *p, size_t n)
+{
+    static __thread unsigned char pool[512];
+    static __thread size_t avail;
+    if (n > sizeof pool)
+        return RAND_bytes(p, (int)n) == 1 ? HG_OK : HG_ECRYPTO;
+    if (avail < n) {
+        if (RAND_bytes(pool, sizeof pool) != 1)
+            return HG_ECRYPTO;
+        avail = sizeof pool;
+    }
+    unsigned char *src = pool + sizeof pool - avail;
+    memcpy(p, src, n);
+    OPENSSL_cleanse(src, n); /* each byte is handed out once */
+    avail -= n;
+    return HG_OK;
+}
+
 /* UUIDv7 with the "monotonic random" method of RFC 9562 §6.2 (method 2):
  * within one millisecond the 12-bit rand_a is used as a counter seeded
  * randomly, so ids never go backwards inside a process. */
@@ -64,7 +82,7 @@ static uint16_t uuid_seq;
 hg_status hg_uuid7(char out[HG_UUID_STRLEN + 1])
 {
     unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1)
+    if (hg_random_ids(b, sizeof b) != HG_OK)
         return HG_ECRYPTO;
     int64_t ms = hg_wall_ms();
     pthread_mutex_lock(&uuid_mu);

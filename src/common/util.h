@@ -21,6 +21,13 @@ int64_t hg_wall_ms(void);
 #define HG_RFC3339_LEN 24
 void hg_rfc3339(int64_t unix_ms, char out[HG_RFC3339_LEN + 1]);
 
+/* Random bytes from OpenSSL's DRBG, drawn 512 at a time into a per-thread
+ * pool: for per-request identifiers (UUIDv7, trace and span ids) where one
+ * DRBG call per id costs more than the request. Never for keys, nonces or
+ * other secrets (use hg_random in crypto/hash.h). Not fork-safe: a child
+ * would repeat its parent's pool. HG_ECRYPTO if the DRBG fails. */
+hg_status hg_random_ids(void *p, size_t n);
+
 /* UUIDv7 (RFC 9562) as 36 lower-case chars + NUL. Monotonic within a process:
  * ids from one process sort in creation order even within a millisecond. */
 #define HG_UUID_STRLEN 36

@@ -101,6 +101,7 @@ struct conn {
     int tls_up;                 /* handshake done and no TLS error since */
     struct hg_identity *id;
     void *conn_data;
+    void *cache;                /* hg_http_req_conn_cache; free()d with the connection */
     char peer[64];
     struct conn *prev, *next;
 };
@@ -355,6 +356,7 @@ const struct hg_traceparent *hg_http_req_trace(const struct hg_http_req *r) { re
 const char *hg_http_req_peer(const struct hg_http_req *r) { return r->c->peer; }
 const struct hg_identity *hg_http_req_identity(const struct hg_http_req *r) { return r->c->id; }
 void *hg_http_req_conn_data(const struct hg_http_req *r) { return r->c->conn_data; }
+void **hg_http_req_conn_cache(struct hg_http_req *r) { return &r->c->cache; }
 void hg_http_req_set_route(struct hg_http_req *r, const char *route) { r->route = route; }
 void hg_http_req_set_principal(struct hg_http_req *r, const char *name) { r->principal = name; }
 
@@ -730,6 +732,7 @@ static void conn_free(struct conn *c)
     if (c->bev)
         bufferevent_free(c->bev); /* closes the socket and frees the SSL */
     hg_identity_free(c->id);
+    free(c->cache);
     free(c);
     worker_maybe_done(w);
 }

@@ -108,6 +108,10 @@ const char *hg_http_req_body(const struct hg_http_req *r, size_t *len);
 const struct hg_identity *hg_http_req_identity(const struct hg_http_req *r);
 /* What on_conn returned for this connection. */
 void *hg_http_req_conn_data(const struct hg_http_req *r);
+/* A per-connection slot a handler may use to cache what never changes on a
+ * connection (e.g. a serialised identity). NULL at first; whatever is
+ * stored there is released with free() when the connection closes. */
+void **hg_http_req_conn_cache(struct hg_http_req *r);
 const char *hg_http_req_correlation_id(const struct hg_http_req *r);
 const struct hg_traceparent *hg_http_req_trace(const struct hg_http_req *r);
 const char *hg_http_req_peer(const struct hg_http_req *r); /* "ip:port" */

@@ -81,7 +81,7 @@ static hg_status random_id(char *hex, size_t nbytes)
 {
     unsigned char b[16];
     for (int tries = 0; tries < 4; tries++) {
-        hg_status rc = hg_random(b, nbytes);
+        hg_status rc = hg_random_ids(b, nbytes);
         if (rc != HG_OK)
             return rc;
         for (size_t i = 0; i < nbytes; i++) {
