@@ -422,4 +422,23 @@ if [ "$KEEP_RESULTS" = 1 ]; then
 else
     echo "raw results not kept: $BUILD/bench is not writable"
 fi
+
+# ---- issue 5: the audit log, beside `openssl speed` (the hashing ceiling) ----
+# Records for the verify part: HG_BENCH_AUDIT_RECORDS (default 1,000,000; 0 skips).
+audit_records=${HG_BENCH_AUDIT_RECORDS:-1000000}
+if [ "$audit_records" != 0 ] && [ -x "$BUILD/bench/audit_bench" ]; then
+    echo
+    echo "== audit log: durable appends and verify, beside openssl speed sha256"
+    "$BUILD/bench/audit_bench" "$audit_records" 2>&1 | tee "$TMP/audit_bench.txt" | sed 's/^/  /'
+    echo "  -- openssl speed -seconds 3 sha256"
+    openssl speed -seconds 3 sha256 2>/dev/null | tail -1 | sed 's/^/  /' | tee "$TMP/speed.txt"
+    # last column of openssl's table is 16384-byte blocks, in kB/s ("2104567.89k")
+    ossl=$(awk '{v=$NF; sub(/k$/, "", v); printf "%.0f", v / 1000}' "$TMP/speed.txt")
+    ver=$(sed -n 's/.*verify (haulctl audit verify path): [0-9.]* s = \([0-9]*\) MB\/s.*/\1/p' "$TMP/audit_bench.txt")
+    best=$(awk '/durable appends\/s/ { v = $(NF - 2); if (v > m) m = v } END { printf "%.0f", m }' "$TMP/audit_bench.txt")
+    if [ -n "$ossl" ] && [ -n "$ver" ] && [ "$ossl" -gt 0 ]; then
+        awk -v v="$ver" -v o="$ossl" 'BEGIN { printf "ratio audit verify / openssl sha256 (16 KiB): %d / %d MB/s = %.2f (target >= 0.50: %s)\n", v, o, v / o, (v / o >= 0.5 ? "met" : "NOT met") }'
+    fi
+    [ -n "$best" ] && awk -v b="$best" 'BEGIN { printf "best durable appends/s: %d (target >= 50,000: %s)\n", b, (b >= 50000 ? "met" : "NOT met") }'
+fi
 exit 0
