@@ -9,7 +9,7 @@
 #include "app/ctl.h"
 
 static const struct hg_ctl_verb verbs[] = {
-    {"pki", hg_ctl_pki, "development PKI: init, issue, revoke"},
+    {"pki", hg_ctl_pki, "development PKI: init, issue, revoke, crl, show"},
     {"audit", hg_ctl_audit, "audit log: verify, prove, verify-proof, checkpoint, show"},
 };
 
