@@ -510,3 +510,43 @@ char *hg_it_log(struct hg_it *it)
     fclose(f);
     return s.p ? s.p : strdup("");
 }
+
+int hg_it_start_verbose(struct hg_it *it)
+{
+    if (hg_it_start(it) == 0)
+        return 0;
+    char *log = hg_it_log(it);
+    fprintf(stderr, "daemon failed to start:\n%s\n", log);
+    free(log);
+    return -1;
+}
+
+static int default_prepare(struct hg_it *it)
+{
+    return hg_it_setup(it) == 0 ? hg_it_start_verbose(it) : -1;
+}
+
+int hg_it_fixture(void **state, int (*prepare)(struct hg_it *it))
+{
+    struct hg_it *it = calloc(1, sizeof *it);
+    if (!it)
+        return -1;
+    if ((prepare ? prepare : default_prepare)(it) != 0) {
+        hg_it_teardown(it);
+        free(it);
+        return -1;
+    }
+    *state = it;
+    return 0;
+}
+
+int hg_it_fixture_free(void **state)
+{
+    struct hg_it *it = *state;
+    if (it) {
+        hg_it_teardown(it);
+        free(it);
+        *state = NULL;
+    }
+    return 0;
+}

@@ -94,6 +94,14 @@ SSL *hg_it_tls_resume(struct hg_it *it, const char *client, int *fd, SSL_SESSION
 /* Read everything until EOF or timeout_ms; returns bytes read into buf. */
 size_t hg_it_tls_read_all(SSL *ssl, char *buf, size_t cap, int timeout_ms);
 
+/* cmocka fixtures: a new struct hg_it in *state, made ready by `prepare`
+ * (NULL = hg_it_setup + hg_it_start, printing the daemon's log if it fails
+ * to start), and its teardown. */
+int hg_it_fixture(void **state, int (*prepare)(struct hg_it *it));
+int hg_it_fixture_free(void **state);
+/* hg_it_start, printing the daemon's log on failure. */
+int hg_it_start_verbose(struct hg_it *it);
+
 /* Read the daemon's log file into a malloc'd string. */
 char *hg_it_log(struct hg_it *it);
 

@@ -57,36 +57,17 @@ static int start_daemon(struct hg_it *it)
     snprintf(it->extra_yaml, sizeof it->extra_yaml, "%s", EXTRA_YAML);
     if (hg_it_pki(it, "issue", "auditor", NULL) != 0 || hg_it_pki(it, "issue", "stranger", NULL) != 0)
         return -1;
-    if (hg_it_start(it) != 0) {
-        char *log = hg_it_log(it);
-        fprintf(stderr, "daemon failed to start:\n%s\n", log);
-        free(log);
-        return -1;
-    }
-    return 0;
+    return hg_it_start_verbose(it);
 }
 
 static int setup(void **state)
 {
-    struct hg_it *it = calloc(1, sizeof *it);
-    if (!it || start_daemon(it) != 0) {
-        if (it)
-            hg_it_teardown(it);
-        free(it);
-        return -1;
-    }
-    *state = it;
-    return 0;
+    return hg_it_fixture(state, start_daemon);
 }
 
 static int teardown(void **state)
 {
-    struct hg_it *it = *state;
-    if (it) {
-        hg_it_teardown(it);
-        free(it);
-    }
-    return 0;
+    return hg_it_fixture_free(state);
 }
 
 /* ---------------------------------------------------------------- helpers */

@@ -30,29 +30,12 @@ static void sleep_ms(int ms)
 
 static int setup(void **state)
 {
-    struct hg_it *it = calloc(1, sizeof *it);
-    if (!it || hg_it_setup(it) != 0 || hg_it_start(it) != 0) {
-        if (it) {
-            char *log = hg_it_log(it);
-            fprintf(stderr, "daemon failed to start:\n%s\n", log);
-            free(log);
-            hg_it_teardown(it);
-        }
-        free(it);
-        return -1;
-    }
-    *state = it;
-    return 0;
+    return hg_it_fixture(state, NULL);
 }
 
 static int teardown(void **state)
 {
-    struct hg_it *it = *state;
-    if (it) {
-        hg_it_teardown(it);
-        free(it);
-    }
-    return 0;
+    return hg_it_fixture_free(state);
 }
 
 static json_t *body_json(const struct hg_it_resp *r)
