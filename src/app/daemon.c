@@ -31,6 +31,7 @@
 #include "api/api.h"
 #include "app/config.h"
 #include "audit/audit_log.h"
+#include "common/fs.h"
 #include "common/util.h"
 #include "http/server.h"
 #include "obs/log.h"
@@ -65,30 +66,12 @@ static void usage(FILE *f)
 
 static hg_status ensure_dir(const char *path, struct hg_err *err)
 {
-    char tmp[4096];
-    if (hg_strlcpy(tmp, path, sizeof tmp) != HG_OK)
-        return hg_err_set(err, HG_EINVAL, "data directory path too long");
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return hg_err_set(err, HG_ESYS, "cannot create '%s': %m", tmp);
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return hg_err_set(err, HG_ESYS, "cannot create data directory '%s': %m", tmp);
-    struct stat st;
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
-        return hg_err_set(err, HG_ESYS, "data directory '%s' is not a directory", tmp);
-    if ((st.st_mode & 077) != 0) {
-        /* keys and state live here: nobody else may read them */
-        if (chmod(tmp, 0700) != 0)
-            return hg_err_set(err, HG_ESYS, "cannot restrict '%s' to mode 0700: %m", tmp);
+    int tightened = 0;
+    hg_status rc = hg_fs_mkdir_private(path, &tightened, err);
+    if (rc == HG_OK && tightened) /* keys and state live here: nobody else may read them */
         hg_log(HG_LOG_WARN, "data directory was group/world accessible; set to 0700",
-               HG_LF_STR("path", tmp), HG_LF_END);
-    }
-    return HG_OK;
+               HG_LF_STR("path", path), HG_LF_END);
+    return rc;
 }
 
 static void set_expiry_metrics(struct daemon *d)
@@ -144,8 +127,6 @@ static hg_status init_metrics(struct daemon *d, struct hg_err *err)
 static void write_listen_file(struct daemon *d)
 {
     snprintf(d->listen_path, sizeof d->listen_path, "%s/listen.json", d->cfg->data_dir);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", d->listen_path);
     char api[300], admin[300];
     int v6a = strchr(d->cfg->api.host, ':') != NULL, v6m = strchr(d->cfg->admin.host, ':') != NULL;
     snprintf(api, sizeof api, v6a ? "[%s]:%d" : "%s:%d", d->cfg->api.host,
@@ -153,10 +134,14 @@ static void write_listen_file(struct daemon *d)
     snprintf(admin, sizeof admin, v6m ? "[%s]:%d" : "%s:%d", d->cfg->admin.host,
              hg_http_server_port(d->admin_srv));
     json_t *o = json_pack("{s:s, s:s, s:i}", "api", api, "admin", admin, "pid", (int)getpid());
-    if (!o || json_dump_file(o, tmp, JSON_COMPACT) != 0 || rename(tmp, d->listen_path) != 0)
-        hg_log(HG_LOG_WARN, "cannot write listen.json", HG_LF_STR("path", d->listen_path),
-               HG_LF_END);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
+    struct hg_err err;
+    hg_err_clear(&err);
+    if (!text || hg_fs_write_atomic(d->listen_path, text, strlen(text), 0644, &err) != HG_OK)
+        hg_log(HG_LOG_WARN, "cannot write listen.json", HG_LF_STR("path", d->listen_path),
+               HG_LF_STR("error", hg_err_msg(&err)), HG_LF_END);
+    free(text);
 }
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)

@@ -28,6 +28,7 @@
 #include "audit/audit_int.h"
 #include "audit/audit_note.h"
 #include "audit/audit_segment.h"
+#include "common/fs.h"
 #include "common/util.h"
 #include "crypto/sign.h"
 
@@ -156,12 +157,7 @@ static hg_status read_all_at(int fd, void *p, size_t n, uint64_t off)
 
 static hg_status fsync_dir(const char *dir)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return HG_EIO;
-    int rc = fsync(fd);
-    close(fd);
-    return rc == 0 ? HG_OK : HG_EIO;
+    return hg_fs_fsync_dir(dir, NULL);
 }
 
 static void warn(struct hg_audit_log *log, const char *fmt, ...)
@@ -611,7 +607,7 @@ static hg_status load_or_create_keys(struct hg_audit_log *log, const char *origi
             return st;
         char line[HG_AUDIT_VKEY_MAX + 2];
         int w = snprintf(line, sizeof line, "%s\n", log->vkey);
-        st = hg_sign_write_file_atomic(vpath, line, (size_t)w, 0644, err);
+        st = hg_fs_write_atomic(vpath, line, (size_t)w, 0644, err);
         log->rec.created = 1;
         return st;
     }
@@ -1111,19 +1107,22 @@ hg_status hg_audit_open(const char *dir, const struct hg_audit_options *opt,
         goto fail;
     }
     if (!log->opt.read_only) {
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            st = hg_err_set(err, HG_EIO, "cannot create audit log directory %s: %s", dir,
-                            strerror(errno));
+        if ((st = hg_fs_mkdir_private(dir, NULL, err)) != HG_OK)
             goto fail;
-        }
         char lpath[AUDIT_PATH_MAX];
         audit__path(lpath, sizeof lpath, dir, HG_AUDIT_LOCK_FILE);
         log->lock_fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (log->lock_fd < 0 || flock(log->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            st = hg_err_set(err, errno == EWOULDBLOCK ? HG_EBUSY : HG_EIO,
-                            "audit log %s is open for writing by another process (%s); "
-                            "use read-only access for proofs",
-                            dir, strerror(errno));
+        if (log->lock_fd < 0) {
+            st = hg_err_set(err, HG_EIO, "cannot open the lock file %s: %s; check that %s is "
+                            "a writable directory", lpath, strerror(errno), dir);
+            goto fail;
+        }
+        if (flock(log->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK)
+                st = hg_err_set(err, HG_EBUSY, "audit log %s is open for writing by another "
+                                "process; stop it, or use read-only access for proofs", dir);
+            else
+                st = hg_err_set(err, HG_EIO, "cannot lock %s: %s", lpath, strerror(errno));
             goto fail;
         }
     }

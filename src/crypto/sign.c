@@ -8,6 +8,8 @@
  */
 #include "crypto/sign.h"
 
+#include "common/fs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -172,70 +174,6 @@ out:
     return st;
 }
 
-static hg_status fsync_dir_of(const char *path, struct hg_err *err)
-{
-    char tmp[4096];
-    if (hg_strlcpy(tmp, path, sizeof tmp) != HG_OK)
-        return hg_err_set(err, HG_ETOOBIG, "path too long: %s", path);
-    const char *dir = dirname(tmp);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return hg_err_set(err, HG_EIO, "cannot open directory %s: %s", dir, strerror(errno));
-    int rc = fsync(dfd);
-    int e = errno;
-    close(dfd);
-    if (rc != 0)
-        return hg_err_set(err, HG_EIO, "cannot fsync directory %s: %s", dir, strerror(e));
-    return HG_OK;
-}
-
-hg_status hg_sign_write_file_atomic(const char *path, const void *data, size_t n,
-                                    unsigned mode, struct hg_err *err)
-{
-    char tmp[4096];
-    int w = snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return hg_err_set(err, HG_ETOOBIG, "path too long: %s", path);
-    /* mkstemp creates the file 0600, so a secret is never briefly readable. */
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return hg_err_set(err, HG_EIO, "cannot create a temporary file beside %s: %s", path,
-                          strerror(errno));
-    hg_status st = HG_OK;
-    if (fchmod(fd, (mode_t)mode) != 0) {
-        st = hg_err_set(err, HG_EIO, "cannot chmod %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    const unsigned char *p = data;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t r = write(fd, p + off, n - off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            st = hg_err_set(err, HG_EIO, "cannot write %s: %s", tmp, strerror(errno));
-            goto fail;
-        }
-        off += (size_t)r;
-    }
-    if (fsync(fd) != 0) {
-        st = hg_err_set(err, HG_EIO, "cannot fsync %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        st = hg_err_set(err, HG_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto fail;
-    }
-    return fsync_dir_of(path, err);
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return st;
-}
-
 static hg_status save_pem(const struct hg_sign_key *key, const char *path, int priv,
                           struct hg_err *err)
 {
@@ -255,7 +193,7 @@ static hg_status save_pem(const struct hg_sign_key *key, const char *path, int p
     }
     char *data = NULL;
     long len = BIO_get_mem_data(bio, &data);
-    hg_status st = hg_sign_write_file_atomic(path, data, (size_t)len, priv ? 0600 : 0644, err);
+    hg_status st = hg_fs_write_atomic(path, data, (size_t)len, priv ? 0600 : 0644, err);
     if (priv && data && len > 0)
         OPENSSL_cleanse(data, (size_t)len);
     BIO_free(bio);

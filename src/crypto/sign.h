@@ -110,10 +110,4 @@ hg_status hg_sign_ecdsa_raw_to_der(const uint8_t raw[HG_SIGN_ES256_RAW_SIG], uin
 hg_status hg_sign_ecdsa_der_to_raw(const uint8_t *der, size_t n,
                                    uint8_t raw[HG_SIGN_ES256_RAW_SIG]);
 
-/* Write a file atomically: temp file in the same directory with the given
- * mode, write, fsync, rename over path, fsync the directory. Shared with
- * callers that store small critical files (keys, verifier keys). */
-hg_status hg_sign_write_file_atomic(const char *path, const void *data, size_t n,
-                                    unsigned mode, struct hg_err *err);
-
 #endif

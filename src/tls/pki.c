@@ -10,6 +10,8 @@
  */
 #include "tls/pki.h"
 
+#include "common/fs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -300,88 +302,14 @@ static hg_status read_file(const char *path, int secret, struct blob *b, struct 
     return rc;
 }
 
-static hg_status write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return HG_ESYS;
-        c += w;
-        n -= (size_t)w;
-    }
-    return HG_OK;
-}
-
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-/* Write dir/file atomically with `mode`: a reader (haulgated on SIGHUP)
- * sees the old file or the new one, never a mix. */
+/* Write dir/file atomically with `mode` (common/fs): a reader (haulgated on
+ * SIGHUP) sees the old file or the new one, never a mix. */
 static hg_status write_atomic(const char *dir, const char *file, const void *p, size_t n,
                               mode_t mode, struct hg_err *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX];
     hg_status rc = path_of(path, dir, file, err);
-    if (rc != HG_OK)
-        return rc;
-    int len = snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, file);
-    if (len < 0 || len >= (int)sizeof tmp)
-        return hg_err_set(err, HG_EINVAL, "path too long: '%s'; use a shorter directory", path);
-    int fd = mkostemp(tmp, O_CLOEXEC); /* created 0600: never briefly world-readable */
-    if (fd < 0)
-        return sys_fail(err, "cannot create a temporary file for", path, errno,
-                        "check that the directory exists and is writable");
-    int e = 0;
-    if (fchmod(fd, mode) != 0 || write_all(fd, p, n) != HG_OK || fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        return hg_err_set(err, HG_ESYS, "writing %s failed: %s; check free space and "
-                          "permissions", path, strerror(e));
-    }
-    fsync_dir(dir);
-    return HG_OK;
-}
-
-/* mkdir -p; the last component is made (or forced to) 0700. */
-static hg_status make_dir(const char *dir, struct hg_err *err)
-{
-    char tmp[PATH_MAX];
-    struct stat st;
-    if (hg_strlcpy(tmp, dir, sizeof tmp) != HG_OK)
-        return hg_err_set(err, HG_EINVAL, "directory path too long; use a shorter one");
-    for (char *s = tmp + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-            return sys_fail(err, "cannot create directory", tmp, errno,
-                            "check the path and its permissions");
-        *s = '/';
-    }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return sys_fail(err, "cannot create directory", dir, errno,
-                        "check the path and its permissions");
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return hg_err_set(err, HG_ESYS, "cannot use %s: not a directory; choose another path",
-                          dir);
-    if (chmod(dir, 0700) != 0)
-        return sys_fail(err, "cannot set mode 0700 on", dir, errno,
-                        "make sure you own the directory");
-    return HG_OK;
+    return rc != HG_OK ? rc : hg_fs_write_atomic(path, p, n, mode, err);
 }
 
 /* One haulctl at a time per PKI: two concurrent issues would each rewrite
@@ -1155,7 +1083,7 @@ hg_status hg_pki_init(const char *dir, int force, struct hg_err *err)
     hg_status rc;
     if (!dir || !*dir)
         return hg_err_set(err, HG_EINVAL, "no PKI directory given; pass DIR");
-    rc = make_dir(dir, err);
+    rc = hg_fs_mkdir_private(dir, NULL, err);
     if (rc == HG_OK)
         rc = lock_dir(dir, &p.lockfd, err);
     if (rc != HG_OK)
