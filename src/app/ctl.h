@@ -15,6 +15,17 @@ struct hg_ctl_verb {
     const char *summary;
 };
 
+#include <stddef.h>
+#include <stdio.h>
+
+/* Find argv[1] in a verb table and run it with (argc - 1, argv + 1).
+ * "--help", "-h" and "help" print `usage` to standard output (exit 0); a
+ * missing or unknown verb prints "<prog>: unknown verb" and `usage` to
+ * standard error (exit 2). `prog` names the caller in messages
+ * ("haulctl", "haulctl audit"). */
+int hg_ctl_dispatch(const char *prog, const struct hg_ctl_verb *verbs, size_t n,
+                    void (*usage)(FILE *f), int argc, char **argv);
+
 int hg_ctl_pki(int argc, char **argv);
 int hg_ctl_audit(int argc, char **argv);
 

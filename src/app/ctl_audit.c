@@ -459,18 +459,6 @@ static const struct hg_ctl_verb audit_verbs[] = {
 
 int hg_ctl_audit(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof audit_verbs / sizeof audit_verbs[0]; i++)
-        if (!strcmp(argv[1], audit_verbs[i].name))
-            return audit_verbs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "haulctl audit: unknown verb '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return hg_ctl_dispatch("haulctl audit", audit_verbs, sizeof audit_verbs / sizeof audit_verbs[0],
+                           usage, argc, argv);
 }

@@ -15,7 +15,7 @@ static const struct hg_ctl_verb verbs[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: haulctl <group> <verb> [args...]\n\ngroups:\n");
+    fprintf(f, "usage: haulctl <group> <verb> [args...] | haulctl --version\n\ngroups:\n");
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\n'haulctl <group> --help' describes a group.\n");
@@ -23,22 +23,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "--version")) {
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
         printf("haulctl %s (%s)\n", HG_VERSION, HG_REVISION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (!strcmp(argv[1], verbs[i].name))
-            return verbs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "haulctl: unknown group '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return hg_ctl_dispatch("haulctl", verbs, sizeof verbs / sizeof verbs[0], usage, argc, argv);
 }

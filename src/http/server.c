@@ -468,7 +468,8 @@ static void record(struct hg_http_req *r, int status, size_t bytes)
 {
     struct hg_http_server *s = r->c->w->s;
     const char *route = r->route ? r->route : "unmatched";
-    double secs = (double)(hg_mono_us() - r->t0) / 1e6;
+    uint64_t us = hg_mono_us() - r->t0;
+    double secs = (double)us / 1e6;
     char code[8];
     snprintf(code, sizeof code, "%d", status);
     if (s->m.requests) {
@@ -484,7 +485,7 @@ static void record(struct hg_http_req *r, int status, size_t bytes)
                HG_LF_STR("principal", r->principal), HG_LF_STR("peer", r->c->peer),
                HG_LF_STR("method", r->method[0] ? r->method : NULL),
                HG_LF_STR("route", route), HG_LF_INT("status", status),
-               HG_LF_INT("duration_us", (int64_t)(hg_mono_us() - r->t0)),
+               HG_LF_INT("duration_us", (int64_t)us),
                HG_LF_INT("bytes", (int64_t)bytes), HG_LF_END);
     }
 }
