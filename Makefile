@@ -8,7 +8,7 @@
 SHELL := /bin/bash
 
 CC      ?= cc
-PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson yaml-0.1 libcurl
+PKGS    := openssl libevent libevent_openssl libevent_pthreads jansson yaml-0.1 libcurl sqlite3
 TESTPKGS := cmocka
 
 SANITIZE ?= 0

@@ -10,8 +10,11 @@ pkgs=(
   # build
   gcc make pkg-config libc6-dev git
   libssl-dev libevent-dev libjansson-dev libyaml-dev libcurl4-openssl-dev libhttp-parser-dev
+  libsqlite3-dev sqlite3
   # tests
   libcmocka-dev openssl curl ca-certificates procps testssl.sh prometheus
+  # contract tests: npm tools (package.json) and a TLS client relay for them
+  nodejs npm socat
   # fuzzing (make fuzz) and leak checking
   clang libclang-rt-14-dev
   # benchmarks (make bench)

@@ -96,6 +96,8 @@ static hg_status client_check(struct cfg_ctx *c, void *items, size_t i,
                               const int *lines);
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const store_backends[] = {"sqlite", NULL};
+static const char *const durabilities[] = {"full", "normal", NULL};
 
 #define COFF(f) offsetof(struct hg_config_client, f)
 static const struct cfg_row client_rows[] = {
@@ -183,6 +185,34 @@ static const struct cfg_row cfg_rows[] = {
      .off = OFF(audit.checkpoint_interval_ms), .def = "1s", .min = 10,
      .max = 60 * 60 * 1000,
      .doc = "sign an audit checkpoint this long after the last one when records are uncovered"},
+    {.key = "store.backend", .type = T_ENUM, .off = OFF(store.backend), .def = "sqlite",
+     .choices = store_backends,
+     .doc = "where tenders, offers, idempotency keys and the outbox live"},
+    {.key = "store.path", .type = T_PATH, .off = OFF(store.path),
+     .doc = "SQLite database file; absent = <data_dir>/haulgate.db"},
+    {.key = "store.durability", .type = T_ENUM, .off = OFF(store.durability), .def = "full",
+     .choices = durabilities,
+     .doc = "full: every commit group is fsync'd before any request in it is answered; "
+            "normal: WAL without fsync per commit (a power loss may lose the last commits)"},
+    {.key = "store.queue_max", .type = T_INT, .off = OFF(store.queue_max), .def = "4096",
+     .min = 1, .max = 1000000,
+     .doc = "write requests waiting for the writer thread; above this a write gets 503"},
+    {.key = "store.batch_max", .type = T_INT, .off = OFF(store.batch_max), .def = "512",
+     .min = 1, .max = 100000, .doc = "most write requests committed in one group"},
+    {.key = "idempotency.ttl", .type = T_DURATION, .off = OFF(idempotency.ttl_ms),
+     .def = "24h", .min = 1000, .max = 7 * 24 * 3600 * 1000,
+     .doc = "an Idempotency-Key and its stored response are kept this long"},
+    {.key = "idempotency.sweep_interval", .type = T_DURATION,
+     .off = OFF(idempotency.sweep_interval_ms), .def = "1m", .min = 100,
+     .max = 24 * 3600 * 1000, .doc = "how often expired idempotency keys are deleted"},
+    {.key = "ratelimit.rate", .type = T_INT, .off = OFF(ratelimit.rate), .def = "0",
+     .min = 0, .max = 10000000,
+     .doc = "requests per second each principal may make (token bucket); 0 = unlimited"},
+    {.key = "ratelimit.burst", .type = T_INT, .off = OFF(ratelimit.burst), .def = "100",
+     .min = 1, .max = 10000000, .doc = "requests a principal may make at once above the rate"},
+    {.key = "tenders.max_wait", .type = T_DURATION, .off = OFF(tenders.max_wait_ms),
+     .def = "30s", .min = 0, .max = 10 * 60 * 1000,
+     .doc = "longest Prefer: wait a client may ask for on POST /v1/tenders"},
     {.key = "clients", .type = T_MAPLIST, .off = OFF(clients),
      .off2 = OFF(nclients), .max = CFG_MAX_CLIENTS, .sub = client_rows,
      .nsub = sizeof client_rows / sizeof client_rows[0],

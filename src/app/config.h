@@ -79,6 +79,28 @@ struct hg_config {
                                      * records are uncovered */
     } audit;
 
+    struct {
+        char *backend;             /* "sqlite" */
+        char *path;                /* NULL = <data_dir>/haulgate.db */
+        char *durability;          /* "full" | "normal" */
+        int queue_max;             /* waiting write jobs; 503 above */
+        int batch_max;             /* jobs per commit group */
+    } store;
+
+    struct {
+        int ttl_ms;                /* keys and stored responses live this long */
+        int sweep_interval_ms;
+    } idempotency;
+
+    struct {
+        int rate;                  /* requests/s per principal; 0 = unlimited */
+        int burst;
+    } ratelimit;
+
+    struct {
+        int max_wait_ms;           /* cap on Prefer: wait */
+    } tenders;
+
     struct hg_config_client *clients;
     size_t nclients;
 };

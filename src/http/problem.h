@@ -27,7 +27,22 @@
     X(HG_PROB_UNSUPPORTED_MEDIA, "unsupported-media-type", 415, "Unsupported media type")    \
     X(HG_PROB_NOT_ACCEPTABLE, "not-acceptable", 406, "Not acceptable")                      \
     X(HG_PROB_FORBIDDEN, "forbidden", 403, "Not allowed")                                    \
-    X(HG_PROB_INVALID_PARAMETER, "invalid-parameter", 400, "Invalid query parameter")
+    X(HG_PROB_INVALID_PARAMETER, "invalid-parameter", 400, "Invalid query parameter")      \
+    X(HG_PROB_INVALID_BODY, "invalid-body", 400, "Invalid request body")                     \
+    X(HG_PROB_IDEMPOTENCY_KEY_MISSING, "idempotency-key-missing", 400,                       \
+      "Idempotency-Key header required")                                                     \
+    X(HG_PROB_IDEMPOTENCY_KEY_INVALID, "idempotency-key-invalid", 400,                       \
+      "Invalid Idempotency-Key header")                                                      \
+    X(HG_PROB_IDEMPOTENCY_KEY_REUSED, "idempotency-key-reused", 422,                         \
+      "Idempotency-Key reused with a different request")                                     \
+    X(HG_PROB_IDEMPOTENCY_KEY_IN_FLIGHT, "idempotency-key-in-flight", 409,                   \
+      "A request with this Idempotency-Key is still being processed")                        \
+    X(HG_PROB_INVALID_TRANSITION, "invalid-transition", 409, "Transition not allowed")       \
+    X(HG_PROB_PRECONDITION_REQUIRED, "precondition-required", 428, "If-Match required")      \
+    X(HG_PROB_PRECONDITION_FAILED, "precondition-failed", 412, "Resource has changed")       \
+    X(HG_PROB_BUSINESS_RULE, "business-rule", 422, "Request breaks a business rule")         \
+    X(HG_PROB_RATE_LIMITED, "rate-limited", 429, "Too many requests")                        \
+    X(HG_PROB_OVERLOADED, "overloaded", 503, "Write queue full")
 
 enum hg_problem {
 #define HG_X_PROB(id, slug, status, title) id,

@@ -318,12 +318,12 @@ static void err_unknown_key_suggests(void **state)
                  "threads, tls, limits");
     expect_exact(f, "data-dir: x\n" BASE, 1, "data-dir",
                  "unknown key; did you mean 'data_dir'? Valid keys here: "
-                 "data_dir, api, admin, shutdown, log, audit, clients");
+                 "data_dir, api, admin, shutdown, log, audit, store, idempotency, ratelimit, tenders, clients");
     expect_err(f, BASE "    cret: x\n", 6, "api.tls.cret", "did you mean 'cert'?");
     /* Nothing close: no suggestion, but the list. */
     expect_exact(f, BASE "frobnicate: 1\n", 6, "frobnicate",
                  "unknown key; valid keys here: data_dir, api, admin, shutdown, "
-                 "log, audit, clients");
+                 "log, audit, store, idempotency, ratelimit, tenders, clients");
     /* A dotted key is not a shortcut for nesting. */
     expect_err(f, BASE "log.level: info\n", 6, "log.level", "unknown key");
     expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n    tennant: t\n",
@@ -808,7 +808,7 @@ static void load_mem_api(void **state)
                      HG_ECONFIG);
     assert_string_equal(f->err.msg,
                         "m.yaml:1: key 'x': unknown key; valid keys here: data_dir, "
-                        "api, admin, shutdown, log, audit, clients");
+                        "api, admin, shutdown, log, audit, store, idempotency, ratelimit, tenders, clients");
     assert_int_equal(hg_config_load_mem("m.yaml", NULL, 3, &f->cfg, &f->err),
                      HG_EINVAL);
 }
