@@ -80,6 +80,10 @@ struct hg_http_req {
     int has_early;
     const char *early_detail;
     int responded;
+    atomic_int susp;                /* 0 running, 1 suspended, 2 woken or timed out */
+    hg_http_resume_fn resume_fn;
+    void *resume_arg;
+    struct event *resume_ev;        /* set while suspended */
     size_t nresp;
     char *resp_names[MAX_RESP_HEADERS];
     char *resp_values[MAX_RESP_HEADERS];
@@ -103,6 +107,7 @@ struct conn {
     void *conn_data;
     void *cache;                /* hg_http_req_conn_cache; free()d with the connection */
     char peer[64];
+    int dead;                   /* the client went away while a request was suspended */
     struct conn *prev, *next;
 };
 
@@ -117,6 +122,9 @@ struct worker {
     int stopping;
     struct conn *conns;
     int nconns;
+    struct hg_http_req *resuming; /* the request whose resume callback runs now */
+    struct conn *orphans;       /* dead connections whose request is still suspended */
+    int norphans;
     time_t date_sec;
     char date[40];
 };
@@ -136,6 +144,7 @@ static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
 
 static void conn_free(struct conn *c);
+static void orphan_free(struct conn *c);
 static void conn_close(struct conn *c);
 static void conn_feed(struct conn *c);
 static void conn_arm(struct conn *c, int ms);
@@ -162,6 +171,8 @@ static void req_free(struct hg_http_req *r)
 {
     if (!r)
         return;
+    if (r->resume_ev)
+        event_free(r->resume_ev);
     hg_buf_cleanup(&r->arena);
     hg_buf_cleanup(&r->body);
     free(r->hdrs);
@@ -501,6 +512,14 @@ void hg_http_respond(struct hg_http_req *r, int status, const char *content_type
     r->responded = 1;
     struct conn *c = r->c;
     struct worker *w = c->w;
+    if (w->resuming == r)
+        w->resuming = NULL;
+    if (c->dead) {
+        /* the client left while the request was suspended: nobody to tell */
+        record(r, 499, 0);
+        orphan_free(c);
+        return;
+    }
     int close = c->close_after || w->stopping || r->has_early ||
                 !http_should_keep_alive(&c->parser);
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -555,6 +574,68 @@ void hg_http_respond_json(struct hg_http_req *r, int status, void *json)
 }
 
 /* ------------------------------------------------------------------ */
+/* deferred responses                                                   */
+
+/* Runs on the worker thread: EV_TIMEOUT when the suspension timed out,
+ * EV_WRITE when hg_http_req_resume activated it. */
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct hg_http_req *r = arg;
+    int timed_out = 0;
+    if (what & EV_TIMEOUT) {
+        int exp = 1;
+        if (!atomic_compare_exchange_strong(&r->susp, &exp, 2))
+            return; /* a resume won the race; its activation is on its way */
+        timed_out = 1;
+    }
+    struct conn *c = r->c;
+    struct worker *w = c->w;
+    int dead = c->dead;
+    w->resuming = r;
+    r->resume_fn(r, r->resume_arg, timed_out);
+    if (w->resuming == r) { /* hg_http_respond clears it: r is still here */
+        w->resuming = NULL;
+        hg_log(HG_LOG_ERROR, "bug: resume callback returned without responding",
+               HG_LF_STR("path", r->path), HG_LF_END);
+        hg_problem_send(r, HG_PROB_INTERNAL, NULL, "the handler did not answer");
+    }
+    /* r is gone now; a live connection may have pipelined the next request */
+    if (!dead && c->st == CS_IDLE)
+        conn_feed(c);
+}
+
+hg_status hg_http_req_suspend(struct hg_http_req *r, int timeout_ms, hg_http_resume_fn fn,
+                              void *arg)
+{
+    if (r->responded || r->resume_ev || !fn)
+        return HG_ESTATE;
+    r->resume_ev = event_new(r->c->w->base, -1, 0, on_resume, r);
+    if (!r->resume_ev)
+        return HG_ENOMEM;
+    r->resume_fn = fn;
+    r->resume_arg = arg;
+    atomic_store(&r->susp, 1);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    if (event_add(r->resume_ev, timeout_ms > 0 ? &tv : NULL) != 0) {
+        event_free(r->resume_ev);
+        r->resume_ev = NULL;
+        atomic_store(&r->susp, 0);
+        return HG_ENOMEM;
+    }
+    return HG_OK;
+}
+
+int hg_http_req_resume(struct hg_http_req *r)
+{
+    int exp = 1;
+    if (!atomic_compare_exchange_strong(&r->susp, &exp, 2))
+        return 0;
+    /* thread-safe: libevent locks the base and wakes its loop */
+    event_active(r->resume_ev, EV_WRITE, 0);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
 /* dispatch                                                             */
 
 static void req_prepare(struct hg_http_req *r)
@@ -605,8 +686,9 @@ static void dispatch(struct conn *c)
         return;
     }
     c->w->s->o.dispatch(r, c->w->s->o.dispatch_arg);
-    /* answering frees the request and clears c->req: r is gone if it did */
-    if (c->req == r) {
+    /* answering frees the request and clears c->req: r is gone if it did;
+     * a suspended request is answered later, from its resume callback */
+    if (c->req == r && !r->resume_ev) {
         hg_log(HG_LOG_ERROR, "bug: handler returned without responding",
                HG_LF_STR("path", r->path), HG_LF_END);
         hg_problem_send(r, HG_PROB_INTERNAL, NULL, "the handler did not answer");
@@ -708,19 +790,21 @@ static void conn_arm(struct conn *c, int ms)
 
 static void worker_maybe_done(struct worker *w)
 {
-    if (w->stopping && w->nconns == 0)
+    if (w->stopping && w->nconns == 0 && w->norphans == 0)
         event_base_loopexit(w->base, NULL);
 }
 
 static void conn_free(struct conn *c)
 {
     struct worker *w = c->w;
+    int orphan = c->req && c->req->resume_ev && !c->req->responded && !c->dead;
     if (c->prev)
         c->prev->next = c->next;
     else
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    c->prev = c->next = NULL;
     w->nconns--;
     atomic_fetch_sub(&w->s->nconns, 1);
     if (w->s->m.conns) {
@@ -729,9 +813,42 @@ static void conn_free(struct conn *c)
     }
     if (c->timer)
         event_free(c->timer);
-    req_free(c->req);
+    c->timer = NULL;
     if (c->bev)
         bufferevent_free(c->bev); /* closes the socket and frees the SSL */
+    c->bev = NULL;
+    c->ssl = NULL;
+    if (orphan) {
+        /* Keep the request (and the identity and conn data it points to)
+         * until its resume callback answers; see orphan_free. */
+        c->dead = 1;
+        c->next = w->orphans;
+        if (w->orphans)
+            w->orphans->prev = c;
+        w->orphans = c;
+        w->norphans++;
+        return;
+    }
+    req_free(c->req);
+    hg_identity_free(c->id);
+    free(c->cache);
+    free(c);
+    worker_maybe_done(w);
+}
+
+/* The end of a dead connection: its suspended request was answered (into
+ * the void) or the server is being freed. */
+static void orphan_free(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->orphans = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->norphans--;
+    req_free(c->req);
     hg_identity_free(c->id);
     free(c->cache);
     free(c);
@@ -1107,8 +1224,14 @@ void hg_http_server_free(struct hg_http_server *s)
             pthread_join(w->thread, NULL);
         }
         w->stopping = 0; /* freeing now: do not loopexit from conn_free */
-        while (w->conns)
-            conn_free(w->conns);
+        while (w->conns) {
+            struct conn *c = w->conns;
+            if (c->req && c->req->resume_ev)
+                c->dead = 1; /* never resumed now: free it with its connection */
+            conn_free(c);
+        }
+        while (w->orphans)
+            orphan_free(w->orphans);
         if (w->lev)
             evconnlistener_free(w->lev);
         if (w->stop_ev)

@@ -131,4 +131,29 @@ void hg_http_respond(struct hg_http_req *r, int status, const char *content_type
 /* JSON body from a jansson json_t* (passed as void*; reference is stolen). */
 void hg_http_respond_json(struct hg_http_req *r, int status, void *json);
 
+/* ---- deferred responses ----
+ * A handler that must wait (for the store's writer thread to commit, or for
+ * a tender decision under `Prefer: wait`) suspends the request and returns
+ * without answering. Later, exactly once, `fn(r, arg, timed_out)` runs on
+ * the request's own worker thread and must answer it:
+ *   - after someone calls hg_http_req_resume(r) (from any thread):
+ *     timed_out = 0;
+ *   - or, when timeout_ms > 0, after that long if no resume came first:
+ *     timed_out = 1.
+ * The request and its accessors stay valid until fn answers. If the client
+ * disconnects meanwhile, fn still runs and its answer is dropped (counted
+ * with status 499 in the request log). A suspended connection reads no
+ * further requests until answered. A draining server waits for suspended
+ * requests like any other in-flight request. */
+typedef void (*hg_http_resume_fn)(struct hg_http_req *r, void *arg, int timed_out);
+
+/* HG_OK; HG_ESTATE if already suspended or answered; HG_ENOMEM. */
+hg_status hg_http_req_suspend(struct hg_http_req *r, int timeout_ms, hg_http_resume_fn fn,
+                              void *arg);
+/* Wake a suspended request. Any thread. Returns 1 if this call woke it, 0
+ * if it had already been woken or had timed out. The caller must know that
+ * `r` has not been answered yet: when a timeout is also set, guard the
+ * pointer with a lock that fn takes before answering (see api/ waiters). */
+int hg_http_req_resume(struct hg_http_req *r);
+
 #endif
