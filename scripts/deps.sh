@@ -13,8 +13,10 @@ pkgs=(
   libsqlite3-dev sqlite3
   # tests
   libcmocka-dev openssl curl ca-certificates procps testssl.sh prometheus
-  # contract tests: npm tools (package.json) and a TLS client relay for them
-  nodejs npm socat
+  # contract tests: npm tools (package.json) and a TLS client relay for them;
+  # npm itself is checked as a command below (NodeSource's nodejs bundles it
+  # and conflicts with Debian's npm package)
+  nodejs socat
   # fuzzing (make fuzz) and leak checking
   clang libclang-rt-14-dev
   # benchmarks (make bench)
@@ -27,7 +29,33 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The npm tools of package-lock.json into ./node_modules. npm writes
+# node_modules/.package-lock.json on every install, so one mtime comparison
+# says whether the tree is current; quiet (one line) when it installs.
+npm_tools() {
+  local root lock stamp log
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  lock="$root/package-lock.json" stamp="$root/node_modules/.package-lock.json"
+  [ -f "$lock" ] || return 0
+  [ -f "$stamp" ] && [ ! "$stamp" -ot "$lock" ] && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "deps.sh: npm is missing: run as root (or: sudo apt-get install -y npm)" >&2
+      exit 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  echo "deps.sh: installing npm tools from package-lock.json into node_modules"
+  log=$(mktemp)
+  if ! (cd "$root" && npm ci --no-audit --no-fund) >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"
+    echo "deps.sh: npm ci failed (is the npm registry reachable?)" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
+
+[ ${#missing[@]} -eq 0 ] && { npm_tools; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "deps.sh: missing Debian packages: ${missing[*]}" >&2
@@ -46,3 +74,4 @@ for svc in nginx prometheus; do
   fi
 done
 echo "deps.sh: done"
+npm_tools
