@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1254,6 +1255,71 @@ hg_status hg_audit_append(struct hg_audit_log *log, const struct hg_audit_record
     return st;
 }
 
+/* An encoded record from elsewhere: one canonical record of an in-tree
+ * type, or nothing is appended. */
+static hg_status check_encoded(const char *rec, size_t len, struct hg_err *err)
+{
+    hg_status st = hg_audit_record_check(rec, len, err);
+    if (st != HG_OK)
+        return st;
+    /* record_check proved it parses and names a known type; in_tree is
+     * the one property left to check */
+    json_t *doc = json_loadb(rec, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *type = doc ? json_string_value(json_object_get(doc, "event_type")) : NULL;
+    const struct hg_audit_event_type *t = type ? hg_audit_event_type_find(type) : NULL;
+    int in_tree = t && t->in_tree;
+    json_decref(doc);
+    if (!in_tree)
+        return hg_err_set(err, HG_EINVAL,
+                          "this record's event type is not appended to the tree (or is unknown)");
+    return HG_OK;
+}
+
+hg_status hg_audit_append_encoded(struct hg_audit_log *log, const char *rec, size_t len,
+                                  uint64_t *index, struct hg_err *err)
+{
+    hg_status st = check_encoded(rec, len, err);
+    if (st != HG_OK)
+        return st;
+    struct req r = {.data = (const uint8_t *)rec, .len = (uint32_t)len};
+    pthread_cond_init(&r.cv, NULL);
+    st = enqueue(log, &r, 1, err);
+    pthread_cond_destroy(&r.cv);
+    if (st == HG_OK && index)
+        *index = r.index;
+    return st;
+}
+
+/* One allocation: the request with the record bytes after it. */
+static hg_status enqueue_copy(struct hg_audit_log *log, const char *data, size_t len,
+                              hg_audit_done_fn done, void *ctx, struct hg_err *err)
+{
+    struct req *r = malloc(sizeof *r + len);
+    if (!r)
+        return hg_err_set(err, HG_ENOMEM, "out of memory queueing an audit record");
+    memset(r, 0, sizeof *r);
+    memcpy(r + 1, data, len);
+    r->data = (const uint8_t *)(r + 1);
+    r->len = (uint32_t)len;
+    r->done = done;
+    r->ctx = ctx;
+    hg_status st = enqueue(log, r, 0, err);
+    if (st != HG_OK)
+        free(r);
+    return st;
+}
+
+hg_status hg_audit_append_encoded_async(struct hg_audit_log *log, const char *rec, size_t len,
+                                        hg_audit_done_fn done, void *ctx, struct hg_err *err)
+{
+    if (!done)
+        return hg_err_set(err, HG_EINVAL, "hg_audit_append_encoded_async needs a completion callback");
+    hg_status st = check_encoded(rec, len, err);
+    if (st != HG_OK)
+        return st;
+    return enqueue_copy(log, rec, len, done, ctx, err);
+}
+
 hg_status hg_audit_append_async(struct hg_audit_log *log, const struct hg_audit_record *rec,
                                 hg_audit_done_fn done, void *ctx, struct hg_err *err)
 {
@@ -1271,22 +1337,8 @@ hg_status hg_audit_append_async(struct hg_audit_log *log, const struct hg_audit_
         hg_buf_cleanup(&b);
         return st;
     }
-    /* One allocation: the request with the record bytes after it. */
-    struct req *r = malloc(sizeof *r + b.len);
-    if (!r) {
-        hg_buf_cleanup(&b);
-        return hg_err_set(err, HG_ENOMEM, "out of memory queueing an audit record");
-    }
-    memset(r, 0, sizeof *r);
-    memcpy(r + 1, b.data, b.len);
-    r->data = (const uint8_t *)(r + 1);
-    r->len = (uint32_t)b.len;
-    r->done = done;
-    r->ctx = ctx;
+    st = enqueue_copy(log, b.data, b.len, done, ctx, err);
     hg_buf_cleanup(&b);
-    st = enqueue(log, r, 0, err);
-    if (st != HG_OK)
-        free(r);
     return st;
 }
 

@@ -97,6 +97,18 @@ hg_status hg_audit_close(struct hg_audit_log *log, struct hg_err *err);
  * has failed, HG_ESTATE when closing or read-only. */
 hg_status hg_audit_append(struct hg_audit_log *log, const struct hg_audit_record *rec,
                           uint64_t *index, struct hg_err *err);
+/* Append a record that is already canonical (made by
+ * hg_audit_record_encode earlier and kept elsewhere, e.g. the store's
+ * audit write-ahead rows) and wait until durable. The bytes are checked
+ * with hg_audit_record_check first: HG_EPARSE / HG_EINVAL (nothing
+ * appended) if they are not one canonical in-tree record. Otherwise as
+ * hg_audit_append. */
+hg_status hg_audit_append_encoded(struct hg_audit_log *log, const char *rec, size_t len,
+                                  uint64_t *index, struct hg_err *err);
+/* The same, queued: done is called from the writer thread once durable
+ * (never on an error return). HG_EBUSY when the queue is full. */
+hg_status hg_audit_append_encoded_async(struct hg_audit_log *log, const char *rec, size_t len,
+                                        hg_audit_done_fn done, void *ctx, struct hg_err *err);
 /* Encode and queue; done is called from the writer thread once durable.
  * On any error return, done is never called. HG_EBUSY when the queue is
  * full (the caller decides: retry, or fail the request closed). */

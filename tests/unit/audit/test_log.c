@@ -329,6 +329,49 @@ static void async_appends(void **state)
     free(dir);
 }
 
+/* Records encoded earlier (the store's audit write-ahead rows) are
+ * appended byte for byte; anything not canonical, or not an in-tree type,
+ * is refused and nothing is appended. */
+static void append_encoded(void **state)
+{
+    (void)state;
+    char *dir = mkdir_tmp();
+    struct hg_audit_log *log = open_log(dir, 1000, 0);
+    json_t *d = json_pack("{s:s, s:s, s:s, s:i}", "tender_id", "t-1", "from", "pending", "to",
+                          "offered", "version", 2);
+    const char *roles[] = {"tms"};
+    struct hg_audit_record r = {.timestamp_ms = 1763700000000, .service = "test",
+                                .event_type = "tender.transitioned", .request_id = "rq-1",
+                                .identity = {.subject = "tms", .roles = roles, .nroles = 1},
+                                .decision = "allow", .details = d};
+    struct hg_buf b;
+    hg_buf_init(&b, HG_AUDIT_RECORD_MAX);
+    struct hg_err err;
+    assert_int_equal(hg_audit_record_encode(&r, &b, &err), HG_OK);
+    json_decref(d);
+    uint64_t idx = 99;
+    assert_int_equal(hg_audit_append_encoded(log, b.data, b.len, &idx, &err), HG_OK);
+    assert_int_equal(idx, 0);
+    /* not canonical: a space after the first brace */
+    char *bad = malloc(b.len + 2);
+    bad[0] = '{';
+    bad[1] = ' ';
+    memcpy(bad + 2, b.data + 1, b.len - 1);
+    assert_int_not_equal(hg_audit_append_encoded(log, bad, b.len + 1, &idx, &err), HG_OK);
+    free(bad);
+    assert_int_not_equal(hg_audit_append_encoded(log, "{}", 2, &idx, &err), HG_OK);
+    assert_int_not_equal(hg_audit_append_encoded(log, "not json", 8, &idx, &err), HG_OK);
+    struct collect c = {0};
+    assert_int_equal(hg_audit_read(log, 0, 10, collect_cb, &c, &err), HG_OK);
+    assert_int_equal(c.n, 1);
+    assert_memory_equal(c.last, b.data, b.len);
+    assert_int_equal(hg_audit_close(log, &err), HG_OK);
+    hg_buf_cleanup(&b);
+    expect_verify_ok(dir, 1);
+    rm_rf(dir);
+    free(dir);
+}
+
 #define THREADS 4
 #define PER_THREAD 1500
 
@@ -941,6 +984,7 @@ int main(void)
         cmocka_unit_test(basic_append_read_prove),
         cmocka_unit_test(segments_roll_and_reopen),
         cmocka_unit_test(async_appends),
+        cmocka_unit_test(append_encoded),
         cmocka_unit_test(concurrent_appends),
         cmocka_unit_test(checkpoint_hook),
         cmocka_unit_test(torn_tail_repaired_and_reported),
