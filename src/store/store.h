@@ -43,10 +43,14 @@ struct hg_store_opts {
 
 /* Open (creating and migrating as needed: versioned, forward-only
  * migrations in one table; a database newer than this binary is refused
- * with a message saying so) and start the writer thread. */
+ * with a message saying so) and start the writer thread. HG_OK;
+ * HG_EINVAL (no path, queue_max or batch_max < 1), HG_EUNSUPPORTED (unknown
+ * backend, or a schema newer than this binary), HG_ECORRUPT (not a
+ * database), HG_ENOTFOUND (directory missing), HG_EIO, HG_ENOMEM, HG_ESYS. */
 hg_status hg_store_open(const struct hg_store_opts *o, struct hg_store **out, struct hg_err *err);
 /* Stop taking jobs, commit and complete every queued job, stop the writer,
- * close. Safe with NULL. */
+ * close. Safe with NULL. Never from a done() callback (it joins the writer
+ * thread) nor while another thread is still reading. */
 void hg_store_close(struct hg_store *st);
 /* The schema version in use (for logs and tests). */
 int hg_store_schema_version(const struct hg_store *st);
@@ -159,7 +163,11 @@ struct hg_store_write {
     const struct hg_store_idem *idem;         /* NULL, or the response to keep */
     int idem_replace;          /* 1: overwrite an existing record of the key
                                 * (a Prefer: wait response updated after the
-                                * wait); 0: HG_EEXIST if the key is taken */
+                                * wait); 0: HG_EEXIST if the key is taken
+                                * by a record not yet expired at the new
+                                * one's created_ms (an expired one is
+                                * overwritten, as hg_idem_decide treats it
+                                * as absent) */
     int64_t now_ms;            /* IDEM_SWEEP */
     int64_t upto_seq;          /* EVENTS_PUBLISHED, AUDIT_DONE */
     hg_store_done_fn done;     /* required; writer thread, after commit */
@@ -172,12 +180,16 @@ struct hg_store_write {
 
 /* Queue `w` (the caller keeps it alive until done() runs). HG_OK,
  * HG_EBUSY when the queue is full (nothing queued: answer 503),
- * HG_ESTATE when the store is closing. Any thread. */
+ * HG_ESTATE when the store is closing, HG_EINVAL for a malformed job (no
+ * done, unknown op, a required id or doc missing; nothing queued). Any
+ * thread. */
 hg_status hg_store_submit(struct hg_store *st, struct hg_store_write *w);
 /* Jobs waiting now (metrics, tests). */
 size_t hg_store_queue_depth(struct hg_store *st);
 
-/* ---- reads (any thread) ---- */
+/* ---- reads (any thread) ----
+ * Strings read into `char *` fields (doc, data, record, headers, body) are
+ * always non-NULL and NUL-terminated (the NUL not counted in the length). */
 /* HG_OK, HG_ENOTFOUND, HG_EIO, HG_ENOMEM. */
 hg_status hg_store_tender_get(struct hg_store *st, const char *id, struct hg_store_tender *out);
 void hg_store_tender_free(struct hg_store_tender *t);
@@ -196,7 +208,8 @@ hg_status hg_store_tender_list(struct hg_store *st, const struct hg_store_tender
                                struct hg_store_tender **rows, size_t *n);
 void hg_store_tender_list_free(struct hg_store_tender *rows, size_t n);
 
-/* History of one tender in seq order. HG_OK (n may be 0). */
+/* History of one tender in seq order. HG_OK (n may be 0). *rows is one
+ * malloc'd array without inner pointers (NULL when n is 0): free(*rows). */
 hg_status hg_store_tender_history(struct hg_store *st, const char *id,
                                   struct hg_store_history **rows, size_t *n);
 
@@ -208,8 +221,10 @@ struct hg_store_offer_filter {
     const char *provider_id;   /* NULL = any */
     const char *autonomy_level;
     const char *lane;
-    int64_t window_start_ms, window_end_ms; /* both >= 0: offers whose window overlaps */
-    int64_t live_at_ms;        /* >= 0: only offers not expired at this time */
+    int64_t window_start_ms, window_end_ms; /* both >= 0: offers whose window overlaps
+                                * (start < window_end && end > window_start) */
+    int64_t live_at_ms;        /* >= 0: only offers not expired at this time
+                                * (expires_ms > it; expires_ms 0 never expires) */
     const char *after_id;
     size_t limit;              /* 1..500; matching may ask for up to 10000 */
 };
