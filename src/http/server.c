@@ -84,6 +84,7 @@ struct hg_http_req {
     hg_http_resume_fn resume_fn;
     void *resume_arg;
     struct event *resume_ev;        /* set while suspended */
+    int resuspended;                /* suspended again from its resume callback */
     size_t nresp;
     char *resp_names[MAX_RESP_HEADERS];
     char *resp_values[MAX_RESP_HEADERS];
@@ -595,6 +596,10 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     r->resume_fn(r, r->resume_arg, timed_out);
     if (w->resuming == r) { /* hg_http_respond clears it: r is still here */
         w->resuming = NULL;
+        if (r->resuspended) { /* waits again: answered from a later callback */
+            r->resuspended = 0;
+            return;
+        }
         hg_log(HG_LOG_ERROR, "bug: resume callback returned without responding",
                HG_LF_STR("path", r->path), HG_LF_END);
         hg_problem_send(r, HG_PROB_INTERNAL, NULL, "the handler did not answer");
@@ -607,16 +612,32 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 hg_status hg_http_req_suspend(struct hg_http_req *r, int timeout_ms, hg_http_resume_fn fn,
                               void *arg)
 {
-    if (r->responded || r->resume_ev || !fn)
+    if (r->responded || !fn)
         return HG_ESTATE;
-    r->resume_ev = event_new(r->c->w->base, -1, 0, on_resume, r);
-    if (!r->resume_ev)
-        return HG_ENOMEM;
+    if (r->resume_ev) {
+        /* Again, from inside its own resume callback (a request that waits
+         * in stages: a store commit, then a decision, then another commit).
+         * The event is not pending there: libevent deletes a non-persistent
+         * event before running it. */
+        if (r->c->w->resuming != r || atomic_load(&r->susp) != 2)
+            return HG_ESTATE;
+        event_del(r->resume_ev);
+        r->resuspended = 1;
+    } else {
+        r->resume_ev = event_new(r->c->w->base, -1, 0, on_resume, r);
+        if (!r->resume_ev)
+            return HG_ENOMEM;
+    }
     r->resume_fn = fn;
     r->resume_arg = arg;
     atomic_store(&r->susp, 1);
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     if (event_add(r->resume_ev, timeout_ms > 0 ? &tv : NULL) != 0) {
+        if (r->resuspended) { /* still inside the callback: it must answer */
+            r->resuspended = 0;
+            atomic_store(&r->susp, 2);
+            return HG_ENOMEM;
+        }
         event_free(r->resume_ev);
         r->resume_ev = NULL;
         atomic_store(&r->susp, 0);

@@ -147,7 +147,10 @@ void hg_http_respond_json(struct hg_http_req *r, int status, void *json);
  * requests like any other in-flight request. */
 typedef void (*hg_http_resume_fn)(struct hg_http_req *r, void *arg, int timed_out);
 
-/* HG_OK; HG_ESTATE if already suspended or answered; HG_ENOMEM. */
+/* HG_OK; HG_ESTATE if already suspended or answered; HG_ENOMEM.
+ * May be called again from inside fn (the request is not answered yet):
+ * the request is then suspended anew with the new timeout, fn and arg,
+ * and fn returning without an answer is not an error. */
 hg_status hg_http_req_suspend(struct hg_http_req *r, int timeout_ms, hg_http_resume_fn fn,
                               void *arg);
 /* Wake a suspended request. Any thread. Returns 1 if this call woke it, 0

@@ -5,7 +5,7 @@
  * when nobody does; a client that hangs up while its request is suspended
  * costs nothing but the dropped answer; pipelined requests behind a
  * suspended one are served after it, in order; a draining server waits for
- * suspended requests.
+ * suspended requests; a callback may suspend its request again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +59,19 @@ static void on_resumed(struct hg_http_req *r, void *arg, int timed_out)
     hg_http_respond(r, timed_out ? 202 : 200, "text/plain", body, strlen(body));
 }
 
+/* /stages: resumed from another thread, the callback suspends again (with
+ * a 100 ms timeout) and answers from its second run. */
+static void on_stage(struct hg_http_req *r, void *arg, int timed_out)
+{
+    struct fx *f = arg;
+    if (!timed_out) {
+        assert_int_equal(hg_http_req_suspend(r, 100, on_stage, f), HG_OK);
+        return;
+    }
+    atomic_fetch_add(&f->timed_out, 1);
+    hg_http_respond(r, 200, "text/plain", "staged", 6);
+}
+
 /* /now → answer at once; /later/N → resume from another thread after N ms;
  * /never → suspend with a 200 ms timeout and never resume. */
 static void dispatch(struct hg_http_req *r, void *arg)
@@ -72,6 +85,17 @@ static void dispatch(struct hg_http_req *r, void *arg)
     if (!strcmp(path, "/never")) {
         assert_int_equal(hg_http_req_suspend(r, 200, on_resumed, f), HG_OK);
         assert_int_equal(hg_http_req_suspend(r, 200, on_resumed, f), HG_ESTATE);
+        return;
+    }
+    if (!strcmp(path, "/stages")) {
+        struct job *j = malloc(sizeof *j);
+        assert_non_null(j);
+        j->r = r;
+        j->delay_ms = 20;
+        assert_int_equal(hg_http_req_suspend(r, 0, on_stage, f), HG_OK);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, resumer, j), 0);
+        pthread_detach(t);
         return;
     }
     if (!strncmp(path, "/later/", 7)) {
@@ -179,6 +203,24 @@ static void timeout_answers(void **state)
     assert_int_equal(atomic_load(&f->timed_out), 1);
 }
 
+static void suspend_again_from_callback(void **state)
+{
+    struct fx *f = *state;
+    int fd = dial(f->port);
+    char buf[4096];
+    uint64_t t0 = hg_mono_us();
+    send_all(fd, "GET /stages HTTP/1.1\r\nHost: x\r\n\r\n");
+    read_until(fd, buf, sizeof buf, "staged");
+    assert_non_null(strstr(buf, "HTTP/1.1 200 "));
+    assert_non_null(strstr(buf, "staged"));
+    assert_true(hg_mono_us() - t0 >= 110000); /* 20 ms + the 100 ms second stage */
+    send_all(fd, "GET /now HTTP/1.1\r\nHost: x\r\n\r\n");
+    read_until(fd, buf, sizeof buf, "now");
+    assert_non_null(strstr(buf, "HTTP/1.1 200 "));
+    close(fd);
+    assert_int_equal(atomic_load(&f->timed_out), 1);
+}
+
 static void pipelined_behind_suspended(void **state)
 {
     struct fx *f = *state;
@@ -255,6 +297,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(resume_from_other_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(timeout_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(suspend_again_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(pipelined_behind_suspended, setup, teardown),
         cmocka_unit_test_setup_teardown(client_gone_while_suspended, setup, teardown),
         cmocka_unit_test_setup_teardown(drain_waits_for_suspended, setup, teardown),
