@@ -14,14 +14,25 @@
 
 struct hg_metrics;
 struct hg_audit_log;
+struct hg_store;
+struct hg_api_state;
 
 struct hg_api {
     const struct hg_config *cfg;
     struct hg_metrics *metrics;
     struct hg_audit_log *audit; /* open for the daemon's lifetime; NULL only in
                                  * tests that run handlers without a log */
+    struct hg_store *store;    /* tenders, offers, idempotency, outbox */
+    struct hg_api_state *st;   /* api/-private: in-flight idempotency keys, rate
+                                * buckets, Prefer: wait waiters (hg_api_init) */
     atomic_int ready;          /* 1 once serving, 0 while stopping */
 };
+
+/* Create the api/-private state once cfg, metrics, audit and store are set
+ * (before the listeners start). HG_OK, HG_ENOMEM. */
+hg_status hg_api_init(struct hg_api *api, struct hg_err *err);
+/* After the listeners and the store have stopped. Safe twice. */
+void hg_api_cleanup(struct hg_api *api);
 
 /* The route tables (for the dispatcher and the table-walking tests). */
 extern const struct hg_route hg_api_routes[];
