@@ -12,12 +12,18 @@
  * opened before any listener exists and closed only after both have
  * stopped, so no request can run without it and its final checkpoint
  * covers every record a request wrote; a log that cannot be opened stops
- * the start-up.
+ * the start-up. The store (tenders, offers, idempotency keys, outbox) opens
+ * next, with the audit relay that moves its audit write-ahead rows into the
+ * log; at shutdown the relay drains and the store completes its queue after
+ * the listeners drained and before the servers are freed, so a suspended
+ * request can never be resumed into freed memory. A timer on the main loop
+ * deletes expired idempotency keys every idempotency.sweep_interval.
  */
 #include "app/daemon.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -29,6 +35,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "app/audit_relay.h"
 #include "app/config.h"
 #include "audit/audit_log.h"
 #include "common/fs.h"
@@ -36,6 +43,7 @@
 #include "http/server.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "store/store.h"
 #include "tls/context.h"
 
 struct daemon {
@@ -47,6 +55,12 @@ struct daemon {
     struct hg_http_server *api_srv, *admin_srv;
     struct hg_audit_log *audit;
     char audit_dir[4200];
+    struct hg_store *store;
+    char db_path[4200];
+    struct hg_audit_relay *relay;
+    struct event *sweep_ev;
+    struct hg_store_write sweep_job;   /* one sweep in flight at a time */
+    atomic_int sweeping;
     struct hg_api api;
     struct event_base *base;
     char listen_path[4096];
@@ -248,6 +262,65 @@ static int close_audit(struct daemon *d)
     return 0;
 }
 
+/* The store opens after the audit log (its write-ahead audit rows need a
+ * log to go to) and closes after the listeners, so every suspended request
+ * still gets its commit. */
+static hg_status open_store(struct daemon *d, struct hg_err *err)
+{
+    const char *path = d->cfg->store.path;
+    if (!path) {
+        int n = snprintf(d->db_path, sizeof d->db_path, "%s/haulgate.db", d->cfg->data_dir);
+        if (n < 0 || (size_t)n >= sizeof d->db_path)
+            return hg_err_set(err, HG_ETOOBIG, "data directory path too long for the database");
+        path = d->db_path;
+    } else {
+        hg_strlcpy(d->db_path, path, sizeof d->db_path);
+    }
+    struct hg_store_opts o = {
+        .backend = d->cfg->store.backend,
+        .path = path,
+        .durability_full = !strcmp(d->cfg->store.durability, "full"),
+        .queue_max = d->cfg->store.queue_max,
+        .batch_max = d->cfg->store.batch_max,
+        .metrics = d->metrics,
+    };
+    struct hg_err serr;
+    hg_err_clear(&serr);
+    if (hg_store_open(&o, &d->store, &serr) != HG_OK)
+        return hg_err_set(err, serr.status, "cannot open the store: %s", hg_err_msg(&serr));
+    if (!o.durability_full)
+        hg_log(HG_LOG_WARN, "store.durability is normal: a power loss may lose the last "
+                            "acknowledged writes",
+               HG_LF_END);
+    return hg_audit_relay_start(d->store, d->audit, d->metrics, &d->relay, err);
+}
+
+/* Writer thread: the sweep committed (or failed). */
+static void on_swept(struct hg_store_write *w, void *arg)
+{
+    struct daemon *d = arg;
+    if (w->result != HG_OK)
+        hg_log(HG_LOG_ERROR, "idempotency sweep failed", HG_LF_STR("error", w->detail), HG_LF_END);
+    else if (w->swept)
+        hg_log(HG_LOG_DEBUG, "expired idempotency keys removed", HG_LF_INT("count", w->swept),
+               HG_LF_END);
+    atomic_store(&d->sweeping, 0);
+}
+
+static void on_sweep_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct daemon *d = arg;
+    if (!d->store || atomic_exchange(&d->sweeping, 1))
+        return;
+    memset(&d->sweep_job, 0, sizeof d->sweep_job);
+    d->sweep_job.op = HG_SOP_IDEM_SWEEP;
+    d->sweep_job.now_ms = hg_wall_ms();
+    d->sweep_job.done = on_swept;
+    d->sweep_job.arg = d;
+    if (hg_store_submit(d->store, &d->sweep_job) != HG_OK)
+        atomic_store(&d->sweeping, 0); /* busy or closing: next tick */
+}
+
 static int default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -263,6 +336,8 @@ static hg_status start(struct daemon *d, struct hg_err *err)
         return rc;
     if ((rc = open_audit(d, err)) != HG_OK)
         return rc;
+    if ((rc = open_store(d, err)) != HG_OK)
+        return rc;
     struct hg_tls_files files = {d->cfg->api.tls.cert, d->cfg->api.tls.key, d->cfg->api.tls.ca,
                                  d->cfg->api.tls.crl};
     if ((rc = hg_tls_server_new(&files, &d->tls, err)) != HG_OK)
@@ -274,6 +349,14 @@ static hg_status start(struct daemon *d, struct hg_err *err)
     d->api.cfg = d->cfg;
     d->api.metrics = d->metrics;
     d->api.audit = d->audit;
+    d->api.store = d->store;
+    if ((rc = hg_api_init(&d->api, err)) != HG_OK)
+        return rc;
+    d->sweep_ev = event_new(d->base, -1, EV_PERSIST, on_sweep_timer, d);
+    struct timeval sweep = {d->cfg->idempotency.sweep_interval_ms / 1000,
+                            (d->cfg->idempotency.sweep_interval_ms % 1000) * 1000};
+    if (!d->sweep_ev || event_add(d->sweep_ev, &sweep) != 0)
+        return hg_err_set(err, HG_ENOMEM, "cannot start the idempotency sweeper");
     struct hg_http_server_opts o = {
         .name = "api",
         .host = d->cfg->api.host,
@@ -334,11 +417,31 @@ static int stop(struct daemon *d)
         hg_http_server_stop(d->admin_srv, 1000);
     if (d->listen_path[0])
         unlink(d->listen_path);
+    if (d->sweep_ev) {
+        event_free(d->sweep_ev);
+        d->sweep_ev = NULL;
+    }
+    /* The listeners are drained. Relay every pending audit row, then close
+     * the store: it completes whatever is still queued (a request cut by the
+     * drain timeout is answered into the void), so nothing can resume a
+     * request once the servers are freed below. */
+    int failed = 0;
+    if (hg_audit_relay_stop(d->relay) != HG_OK) {
+        hg_log(HG_LOG_ERROR, "audit relay stopped with an error; the rows stay in the store "
+                             "and are relayed at the next start",
+               HG_LF_END);
+        failed = 1;
+    }
+    d->relay = NULL;
+    hg_store_close(d->store);
+    d->store = NULL;
+    d->api.store = NULL;
     hg_http_server_free(d->api_srv);
     hg_http_server_free(d->admin_srv);
     d->api_srv = d->admin_srv = NULL;
+    hg_api_cleanup(&d->api);
     /* No handler can run any more: the final checkpoint covers everything. */
-    int failed = close_audit(d);
+    failed |= close_audit(d);
     hg_tls_server_free(d->tls);
     hg_metrics_free(d->metrics);
     return failed;
