@@ -23,6 +23,8 @@ static const struct hg_audit_event_type types[] = {
     {"tender.transitioned", {"tender_id", "from", "to", NULL}, 1,
      "a tender moved along the state machine"},
     {"tender.cancelled", {"tender_id", NULL}, 1, "a tender was cancelled"},
+    {"capacity.published", {"capacity_id", NULL}, 1, "a capacity offer was published"},
+    {"capacity.withdrawn", {"capacity_id", NULL}, 1, "a capacity offer was withdrawn"},
     {"operator.override", {"target", "action", NULL}, 1,
      "an operator overrode an automatic decision"},
     {"telemetry.transform", {"vehicle_id", "processor", NULL}, 1,
