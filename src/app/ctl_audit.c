@@ -31,7 +31,8 @@ static void usage(FILE *f)
             "               [--old-checkpoint FILE]\n"
             "                                   check a proof offline against a signed checkpoint\n"
             "  checkpoint DIR                   print the latest signed checkpoint\n"
-            "  show DIR --index I               print record I (its exact canonical bytes)\n"
+            "  show DIR [--index I]             print record I (its exact canonical bytes), or\n"
+            "                                   every signed record, one per line\n"
             "  types                            list the audit event types\n\n"
             "VKEY is a verifier key (name+keyid+base64) or a file holding one, such as\n"
             "DIR/audit.vkey. Pin the key you published: a key read from the log directory\n"
@@ -397,6 +398,15 @@ static int show_cb(void *ctx, uint64_t index, const char *data, size_t len)
     return 1;
 }
 
+static int show_all_cb(void *ctx, uint64_t index, const char *data, size_t len)
+{
+    (void)index;
+    (*(uint64_t *)ctx)++;
+    fwrite(data, 1, len, stdout);
+    fputc('\n', stdout);
+    return ferror(stdout) ? 1 : 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
     const char *dir = NULL, *idx = NULL;
@@ -411,15 +421,27 @@ static int cmd_show(int argc, char **argv)
         }
     }
     uint64_t i;
-    if (!dir || !idx) {
-        fprintf(stderr, "usage: haulctl audit show DIR --index I\n");
+    if (!dir) {
+        fprintf(stderr, "usage: haulctl audit show DIR [--index I]\n");
         return 2;
     }
-    if (parse_u64("--index", idx, &i) != 0)
+    if (idx && parse_u64("--index", idx, &i) != 0)
         return 2;
     struct hg_audit_log *log = NULL;
     if (open_ro(dir, &log) != 0)
         return 1;
+    if (!idx) {
+        uint64_t n = 0, size = 0;
+        struct hg_err e;
+        hg_audit_state(log, &size, NULL);
+        int r = 0;
+        if (hg_audit_read(log, 0, size, show_all_cb, &n, &e) != HG_OK) {
+            fprintf(stderr, "haulctl audit show: %s\n", hg_err_msg(&e));
+            r = 1;
+        }
+        hg_audit_close(log, NULL);
+        return r;
+    }
     int found = 0;
     struct hg_err err;
     int rc = 0;
@@ -453,7 +475,7 @@ static const struct hg_ctl_verb audit_verbs[] = {
     {"prove", cmd_prove, "print an inclusion or consistency proof"},
     {"verify-proof", cmd_verify_proof, "check a proof offline"},
     {"checkpoint", cmd_checkpoint, "print the latest signed checkpoint"},
-    {"show", cmd_show, "print one record"},
+    {"show", cmd_show, "print one record, or all"},
     {"types", cmd_types, "list the audit event types"},
 };
 

@@ -152,6 +152,18 @@ static void prove_and_verify_proof(void **state)
     assert_int_equal(run(out, 10, "audit", "verify-proof", "--vkey", vk, "--checkpoint", cp,
                          "--proof", proof, "--record", rec), 0);
     assert_true(contains(out, "OK: record 5 is included"));
+    /* every record, one per line, in order */
+    assert_int_equal(run(out, 3, "audit", "show", dir), 0);
+    assert_true(contains(out, "\"request_id\":\"r0\""));
+    assert_true(contains(out, "\"request_id\":\"r19\""));
+    {
+        FILE *lf = fopen(out, "r");
+        int lines = 0, ch;
+        while ((ch = fgetc(lf)) != EOF)
+            lines += ch == '\n';
+        fclose(lf);
+        assert_int_equal(lines, 20);
+    }
     /* the wrong record */
     assert_int_equal(run(rec, 5, "audit", "show", dir, "--index", "6"), 0);
     assert_int_equal(run(out, 10, "audit", "verify-proof", "--vkey", vk, "--checkpoint", cp,
