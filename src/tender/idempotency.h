@@ -22,7 +22,7 @@
  *   - for compatibility, a bare token of [A-Za-z0-9._:-], 1..255 characters.
  * Optional surrounding whitespace (SP/HTAB) is ignored. Parameters (";a=b")
  * are refused.
- * Returns HG_OK with the key in out (NUL-terminated), HG_ENOENT when
+ * Returns HG_OK with the key in out (NUL-terminated), HG_ENOTFOUND when
  * absent, HG_EINVAL for a malformed value or more than one header; `why`
  * then points to a static sentence that says what is accepted. */
 hg_status hg_idem_key_parse(const char *const *values, size_t n,
