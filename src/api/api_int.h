@@ -197,6 +197,7 @@ struct api_resp {
     char location[160];
     char etag[32];
     char pref[32];            /* Preference-Applied */
+    int retry_after;          /* Retry-After seconds; never stored */
 };
 
 void api__resp_clear(struct api_resp *rs);
@@ -220,8 +221,8 @@ enum api_phase {
 
 struct api_op;
 /* Called on the request's worker thread after the change is durable
- * (result HG_OK). Return 1 if the op was suspended again (it will answer
- * later), 0 to answer op->resp now. */
+ * (result HG_OK). Return 1 if the hook took the op over (suspended it
+ * again, or answered and freed it), 0 to have op->resp answered now. */
 typedef int (*api_committed_fn)(struct api_op *op);
 
 struct api_op {
@@ -230,6 +231,8 @@ struct api_op {
     const struct hg_config_client *who;
     char tenant[65];          /* the principal's tenant, "" if none */
     enum api_phase phase;
+    int64_t now_ms;           /* wall clock when the request started */
+    int submit_failed;        /* the job was never queued (w.result says why) */
     /* idempotency */
     int has_key, claimed;
     char key[HG_IDEM_KEY_MAX + 1];
@@ -277,6 +280,11 @@ void api__op_verr(struct api_op *op, const struct hg_verr *e);
 void api__op_commit(struct api_op *op);
 /* Answer op->resp now and finish (no store write). */
 void api__op_answer(struct api_op *op);
+/* The committed hook of a Prefer: wait request (op->waiter linked before
+ * the job was submitted, op->wait_ms > 0): wait for the decision, then
+ * replace the stored response with the final one and answer it. Always
+ * takes the op over (returns 1). */
+int api__op_wait_start(struct api_op *op);
 /* Release the claim and free (the request must have been answered). */
 void api__op_free(struct api_op *op);
 
@@ -286,6 +294,34 @@ hg_status api__op_event(struct api_op *op, const char *type, const char *subject
  * stolen. */
 hg_status api__op_audit(struct api_op *op, const char *event_type, const char *reason,
                         json_t *details);
+
+/* ------------------------------------------------------------ requests */
+struct hg_query;
+/* All occurrences of header `name` joined with ", " into buf (cap bytes).
+ * Returns how many there were, or -1 when they do not fit. */
+int api__join_header(struct hg_http_req *r, const char *name, char *buf, size_t cap);
+/* 1 if the request says its body is JSON; else answers 415 (op freed). */
+int api__require_json(struct api_op *op);
+/* 1 if id is a lower-case UUID (the only ids resources have). */
+int api__id_ok(const char *id);
+/* "\"<version>\"" */
+void api__etag(int64_t version, char out[32]);
+/* The prologue of a read: store open (else 503), principal's tenant (else
+ * 403). 1 to go on. */
+int api__read_begin(struct hg_http_req *r, struct hg_api *api, char tenant[65]);
+/* 400 invalid-parameter naming `param`. */
+void api__bad_param(struct hg_http_req *r, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Strict query parse against `allowed` (NULL-terminated); 1 or answered. */
+int api__query(struct hg_http_req *r, const char *const *allowed, struct hg_query *q);
+/* `limit` in 1..max, default def; 1 or answered. */
+int api__limit(struct hg_http_req *r, struct hg_query *q, uint64_t def, uint64_t max,
+               size_t *out);
+/* An RFC 3339 parameter → ms (-1 when absent); 1 or answered. */
+int api__time_param(struct hg_http_req *r, struct hg_query *q, const char *name, int64_t *ms);
+/* A stable 64-bit digest of a list's filters (NULL parts allowed), the
+ * binding of its cursors. */
+uint64_t api__filters_hash(const char *const *parts, size_t n);
 
 /* ------------------------------------------------------------ principals */
 /* The principal's tenant, "" if none; HG_ETOOBIG when it does not fit a

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_int.h"
 #include "api/params.h"
 #include "audit/audit_log.h"
 #include "audit/audit_note.h"
@@ -43,7 +44,7 @@ static void appended(void *ctx, hg_status st, uint64_t index)
 
 /* The certificate thumbprint as the audit record carries it: lower-case hex
  * of the SHA-256 (the identity has it as base64url x5t#S256). */
-static const char *thumb_hex(const struct hg_identity *id, char out[65])
+const char *api__thumb_hex(const struct hg_identity *id, char out[65])
 {
     unsigned char raw[32];
     size_t n = 0;
@@ -57,8 +58,8 @@ static const char *thumb_hex(const struct hg_identity *id, char out[65])
 
 /* Queue one record about request r; details (may be NULL) is stolen. The
  * subject is the principal when there is one, else the certificate CN. */
-static void record(struct hg_api *api, struct hg_http_req *r, const char *event_type,
-                   const char *decision, const char *reason, json_t *details)
+void api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *event_type,
+                     const char *decision, const char *reason, json_t *details)
 {
     if (!api->audit) {
         json_decref(details);
@@ -76,7 +77,7 @@ static void record(struct hg_api *api, struct hg_http_req *r, const char *event_
                 .subject = who ? who->name : (id && id->cn[0] ? id->cn : NULL),
                 .roles = who ? (const char *const *)who->roles : NULL,
                 .nroles = who ? who->nroles : 0,
-                .cert_thumbprint = thumb_hex(id, hex),
+                .cert_thumbprint = api__thumb_hex(id, hex),
             },
         .decision = decision,
         .reason = reason,
@@ -104,7 +105,7 @@ void hg_api_audit_unknown_client(struct hg_api *api, struct hg_http_req *r,
                           hg_http_req_peer(r), "x5t#S256", id ? id->thumbprint : NULL, "serial",
                           id ? id->serial : NULL, "issuer_cn",
                           id && id->issuer_cn[0] ? id->issuer_cn : NULL);
-    record(api, r, "authn.failure", "deny",
+    api__audit_note(api, r, "authn.failure", "deny",
            "the client certificate verified but matches no entry in clients:", d);
 }
 
@@ -126,16 +127,7 @@ static int may_read(struct hg_http_req *r, struct hg_api *api, const char *resou
         for (size_t k = 0; k < NREAD_ROLES; k++)
             if (!strcmp(who->roles[i], read_roles[k]))
                 return 1;
-    record(api, r, "authz.decision", "deny", "reading the audit log needs role auditor, operator or admin",
-           json_pack("{s:s, s:s}", "action", "audit:read", "resource", resource));
-    json_t *need = json_array();
-    for (size_t k = 0; need && k < NREAD_ROLES; k++)
-        json_array_append_new(need, json_string(read_roles[k]));
-    hg_problem_send(r, HG_PROB_FORBIDDEN, need ? json_pack("{s:o}", "required_roles", need) : NULL,
-                    "reading the audit log needs a principal with role auditor, operator or "
-                    "admin; principal '%s' has none of them (grant one under clients: in the "
-                    "configuration)",
-                    who ? who->name : "");
+    api__forbid(r, api, "audit:read", resource, read_roles, NREAD_ROLES, "reading the audit log");
     return 0;
 }
 

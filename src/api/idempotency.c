@@ -10,6 +10,7 @@
  * job as the change. Never store an answer that says nothing about the
  * request (a bad key, 409 in flight, 429, 503): retrying those must work.
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,4 +143,94 @@ size_t api__inflight_count(struct api_inflight *s)
     size_t n = s->count;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+/* ------------------------------------------------------- claim and decide */
+
+/* Send a stored response: its status, body and the stored Content-Type,
+ * Location, ETag and Preference-Applied, byte for byte. */
+static void replay(struct hg_http_req *r, const struct hg_store_idem *rec)
+{
+    static const char *const names[] = {"Location", "ETag", "Preference-Applied"};
+    json_error_t jerr;
+    json_t *h = json_loads(rec->headers ? rec->headers : "{}", 0, &jerr);
+    const char *ctype = NULL;
+    if (json_is_object(h)) {
+        ctype = json_string_value(json_object_get(h, "Content-Type"));
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            const char *v = json_string_value(json_object_get(h, names[i]));
+            if (v)
+                hg_http_resp_header(r, names[i], v);
+        }
+    }
+    hg_http_respond(r, rec->status, ctype, rec->body, rec->body_len);
+    json_decref(h);
+}
+
+int api__op_idem(struct api_op *op)
+{
+    if (!op->has_key)
+        return 1;
+    struct hg_api *api = op->api;
+    struct hg_http_req *r = op->r;
+    hg_status rc = api__inflight_claim(&api->st->inflight, op->who->name, op->key);
+    if (rc == HG_EEXIST) {
+        /* not stored: the first request's answer is the one to keep */
+        hg_http_resp_header(r, "Retry-After", "1");
+        hg_problem_send(r, HG_PROB_IDEMPOTENCY_KEY_IN_FLIGHT, NULL,
+                        "a request with this Idempotency-Key is still being processed; retry "
+                        "after Retry-After to get its response");
+        api__op_free(op);
+        return 0;
+    }
+    if (rc != HG_OK) {
+        hg_http_resp_header(r, "Retry-After", "1");
+        hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL, "cannot track the request (%s); retry",
+                        hg_status_str(rc));
+        api__op_free(op);
+        return 0;
+    }
+    op->claimed = 1;
+    struct hg_store_idem rec;
+    memset(&rec, 0, sizeof rec);
+    rc = hg_store_idem_get(api->store, op->who->name, op->key, &rec);
+    if (rc == HG_ENOTFOUND)
+        return 1;
+    if (rc != HG_OK) {
+        hg_store_idem_free(&rec);
+        hg_log(HG_LOG_ERROR, "cannot read an idempotency record",
+               HG_LF_STR("status", hg_status_name(rc)),
+               HG_LF_STR("correlation_id", hg_http_req_correlation_id(r)), HG_LF_END);
+        hg_http_resp_header(r, "Retry-After", "1");
+        hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL,
+                        "the store could not be read; retry with the same Idempotency-Key");
+        api__op_free(op);
+        return 0;
+    }
+    struct hg_idem_seen seen = {.in_flight = 0, .completed = 1, .expires_ms = rec.expires_ms};
+    memcpy(seen.fingerprint, rec.fingerprint, sizeof seen.fingerprint);
+    enum hg_idem_action act = hg_idem_decide(&seen, op->fp, hg_wall_ms());
+    switch (act) {
+    case HG_IDEM_PROCEED: /* expired: the new record overwrites it */
+        hg_store_idem_free(&rec);
+        return 1;
+    case HG_IDEM_REPLAY:
+        replay(r, &rec);
+        break;
+    case HG_IDEM_MISMATCH:
+        hg_problem_send(r, HG_PROB_IDEMPOTENCY_KEY_REUSED, NULL,
+                        "this Idempotency-Key was already used by this principal for a "
+                        "different request (method, path or body differ); use a new key for "
+                        "a new request");
+        break;
+    case HG_IDEM_IN_FLIGHT:
+        hg_http_resp_header(r, "Retry-After", "1");
+        hg_problem_send(r, HG_PROB_IDEMPOTENCY_KEY_IN_FLIGHT, NULL,
+                        "a request with this Idempotency-Key is still being processed; retry "
+                        "after Retry-After to get its response");
+        break;
+    }
+    hg_store_idem_free(&rec);
+    api__op_free(op);
+    return 0;
 }
