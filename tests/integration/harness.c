@@ -233,6 +233,7 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 
 void hg_it_teardown(struct hg_it *it)
 {
+    hg_it_prism_stop(it);
     client_ctx_drop();
     if (it->pid > 0)
         hg_it_stop(it);

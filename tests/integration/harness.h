@@ -23,6 +23,7 @@ struct hg_it {
     int api_port;
     int admin_port;
     char extra_yaml[4096]; /* appended to the generated config */
+    struct hg_it_prism *prism; /* contract-check chain (harness_prism.c), NULL until started */
 };
 
 struct hg_it_resp {
@@ -104,5 +105,76 @@ int hg_it_start_verbose(struct hg_it *it);
 
 /* Read the daemon's log file into a malloc'd string. */
 char *hg_it_log(struct hg_it *it);
+
+
+/* ---- contract checks: requests through `prism proxy --errors` ----------
+ * (harness_prism.c; docs/contract.md.) Prism validates every request and
+ * response against api/openapi.yaml but cannot present a client
+ * certificate, so each client stem gets a "lane":
+ *
+ *   test --HTTP--> prism proxy --errors 127.0.0.1:P --HTTP--> socat 127.0.0.1:S
+ *        --TLS 1.3 with <pki>/<stem>.crt, CA-verified--> haulgated :api_port
+ *
+ * One prism per lane (prism has one upstream, and socat one certificate),
+ * all started in parallel once per test binary (start-up takes seconds);
+ * stopped, process groups and all, by hg_it_teardown.
+ *
+ * Prism is given a JSON copy of the spec without its `security`
+ * requirement (mutualTLS is enforced below HTTP, by socat and the daemon;
+ * prism has no handler for it and would refuse every request).
+ *
+ * Which function to use:
+ *  - hg_it_prism_request: every request that the spec allows. It FAILS
+ *    (non-zero, reason in out->error, the response still in *out) when
+ *    prism flags the request (prism answers itself: 4xx/422 with a type
+ *    under https://stoplight.io/prism/errors#), the response (500 #VIOLATIONS),
+ *    or sends an `sl-violations` header (a status the operation does not
+ *    list, and other warnings).
+ *  - hg_it_prism_request_invalid: a negative test that must reach OUR
+ *    server with a request the spec forbids (a missing Idempotency-Key,
+ *    a malformed query, an unknown path). It first sends the request
+ *    through prism and fails unless prism rejects it as a request
+ *    violation (so the test proves the contract forbids it), then sends
+ *    it again straight to the lane's socat and returns the daemon's
+ *    answer, which must be a problem document of ours (4xx,
+ *    application/problem+json, type under https://haulgate.dev/problems/).
+ *    The daemon sees the request twice only if prism forwarded the first
+ *    one, which it does not for request violations.
+ *  - hg_it_prism_request_direct: straight to socat, nothing checked; for
+ *    bytes prism would rewrite (prism parses and re-serialises JSON bodies,
+ *    so duplicate keys, odd whitespace or invalid UTF-8 never reach the
+ *    daemon through it) and for comparing exact response bytes (prism
+ *    re-serialises JSON responses too: same data, bytes may differ).
+ *
+ * `headers` is a NULL-terminated list of "Name: value" lines (may be NULL);
+ * `body` (may be NULL) is sent as is. Responses are like hg_it_request's;
+ * free them with hg_it_resp_free even on failure. */
+struct hg_it_prism;
+/* The spec prism is given: api/openapi.yaml ($HG_ROOT, else the working
+ * directory) bundled to JSON by the project's redocly, security removed;
+ * made once per hg_it in its temp dir. Its path goes to `out`. 0 or -1
+ * (the reason on stderr). */
+int hg_it_prism_spec(struct hg_it *it, char *out, size_t cap);
+/* Start one lane per client stem in `clients` (NULL-terminated, e.g.
+ * {"tms", "operator", NULL}; each a cert/key pair in it->pki) with `spec`,
+ * and wait until every prism and socat accepts connections (at most 60 s).
+ * The daemon must be running. May be called again for more stems; a stem
+ * that already has a lane is an error. 0 or -1 (the reason and the tools'
+ * logs on stderr). */
+int hg_it_prism_start_spec(struct hg_it *it, const char *spec, const char *const *clients);
+/* hg_it_prism_spec + hg_it_prism_start_spec. */
+int hg_it_prism_start(struct hg_it *it, const char *const *clients);
+int hg_it_prism_request(struct hg_it *it, const char *client, const char *method,
+                        const char *path, const char *const *headers, const char *body,
+                        size_t body_len, struct hg_it_resp *out);
+int hg_it_prism_request_invalid(struct hg_it *it, const char *client, const char *method,
+                                const char *path, const char *const *headers, const char *body,
+                                size_t body_len, struct hg_it_resp *out);
+int hg_it_prism_request_direct(struct hg_it *it, const char *client, const char *method,
+                               const char *path, const char *const *headers, const char *body,
+                               size_t body_len, struct hg_it_resp *out);
+/* Stop every lane (SIGTERM to each process group, SIGKILL after 3 s) and
+ * free the state. Safe to call when nothing was started. */
+void hg_it_prism_stop(struct hg_it *it);
 
 #endif
