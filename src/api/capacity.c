@@ -158,10 +158,8 @@ void hg_api_offer_delete(struct hg_http_req *r, struct hg_api *api,
 
 void hg_api_offer_get(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p)
 {
-    static const char *const allowed[] = {NULL};
     char tenant[65];
-    struct hg_query q;
-    if (!api__read_begin(r, api, tenant) || !api__query(r, allowed, &q))
+    if (!api__read_begin(r, api, tenant))
         return;
     struct hg_store_offer row;
     hg_status rc = load_offer(api, hg_http_req_conn_data(r), tenant, p->values[0], &row);

@@ -348,12 +348,9 @@ void hg_api_tender_list(struct hg_http_req *r, struct hg_api *api,
 void hg_api_tender_history(struct hg_http_req *r, struct hg_api *api,
                            const struct hg_route_params *p)
 {
-    static const char *const allowed[] = {NULL};
     char tenant[65];
-    struct hg_query q;
     struct hg_store_tender row;
-    if (!api__read_begin(r, api, tenant) || !api__query(r, allowed, &q) ||
-        !load_row(r, api, tenant, p->values[0], &row))
+    if (!api__read_begin(r, api, tenant) || !load_row(r, api, tenant, p->values[0], &row))
         return;
     hg_store_tender_free(&row);
     struct hg_store_history *h = NULL;
