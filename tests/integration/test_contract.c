@@ -9,7 +9,8 @@
  * spec does not allow fails the request — shown with a copy of the spec
  * that this test mutates on purpose (a required member the daemon never
  * sends, a status removed from an operation), since the real spec and the
- * daemon agree. Ends by checking that stopping the chain leaves no process.
+ * daemon agree. The spec and the daemon's route table list the same
+ * operations. Ends by checking that stopping the chain leaves no process.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "integration/harness.h"
 
 /* auditor: a principal that may read the audit log, used for the lane on
@@ -365,6 +367,93 @@ static void undeclared_status_is_caught(void **state)
     hg_it_resp_free(&r);
 }
 
+/* ------------------------------------------------- spec and route table */
+
+/* "/v1/tenders/{id}/cancel" and "/v1/tenders/{tenderId}/cancel" → the same
+ * key: parameter names may differ between the table and the spec. */
+static void shape(const char *pattern, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = pattern; *p && n + 3 < cap; p++) {
+        if (*p == '{') {
+            const char *e = strchr(p, '}');
+            if (!e)
+                break;
+            out[n++] = '{';
+            out[n++] = '}';
+            p = e;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+}
+
+static void lower(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < cap; n++)
+        out[n] = (char)(s[n] >= 'A' && s[n] <= 'Z' ? s[n] + 32 : s[n]);
+    out[n] = '\0';
+}
+
+/* Every route of the API listener is an operation of the spec, and every
+ * operation of the spec is a route: neither side has one the other lacks. */
+static void spec_matches_route_table(void **state)
+{
+    struct hg_it *it = *state;
+    char spec[320];
+    assert_int_equal(hg_it_prism_spec(it, spec, sizeof spec), 0);
+    json_error_t e;
+    json_t *doc = json_load_file(spec, 0, &e);
+    assert_non_null(doc);
+    json_t *paths = json_object_get(doc, "paths");
+    int missing = 0;
+    for (size_t i = 0; i < hg_api_routes_count; i++) {
+        char want[256], got[256], method[16];
+        shape(hg_api_routes[i].pattern, want, sizeof want);
+        lower(hg_api_routes[i].method, method, sizeof method);
+        int found = 0;
+        const char *path;
+        json_t *item;
+        json_object_foreach(paths, path, item) {
+            shape(path, got, sizeof got);
+            if (!strcmp(want, got) && json_object_get(item, method))
+                found = 1;
+        }
+        if (!found) {
+            fprintf(stderr, "route %s %s is not in api/openapi.yaml\n", hg_api_routes[i].method,
+                    hg_api_routes[i].pattern);
+            missing++;
+        }
+    }
+    static const char *const methods[] = {"get", "put", "post", "delete", "patch", "head",
+                                          "options", "trace"};
+    const char *path;
+    json_t *item;
+    json_object_foreach(paths, path, item) {
+        for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+            if (!json_object_get(item, methods[m]))
+                continue;
+            char want[256], got[256], method[16];
+            shape(path, want, sizeof want);
+            int found = 0;
+            for (size_t i = 0; i < hg_api_routes_count && !found; i++) {
+                shape(hg_api_routes[i].pattern, got, sizeof got);
+                lower(hg_api_routes[i].method, method, sizeof method);
+                found = !strcmp(want, got) && !strcmp(method, methods[m]);
+            }
+            if (!found) {
+                fprintf(stderr, "api/openapi.yaml has %s %s, which no route serves\n",
+                        methods[m], path);
+                missing++;
+            }
+        }
+    }
+    json_decref(doc);
+    assert_int_equal(missing, 0);
+}
+
 /* --------------------------------------------------------------- cleanup */
 
 /* Processes other than the daemon whose command line mentions the test's
@@ -428,6 +517,7 @@ int main(void)
         cmocka_unit_test(invalid_helper_needs_a_violation),
         cmocka_unit_test(response_violation_is_caught),
         cmocka_unit_test(undeclared_status_is_caught),
+        cmocka_unit_test(spec_matches_route_table),
         cmocka_unit_test(stop_leaves_nothing),
     };
     return cmocka_run_group_tests_name("contract", tests, setup, teardown);
