@@ -361,6 +361,84 @@ static enum rp_result rp_eof(struct rp *p)
     return rp_fail(p, "connection closed before the response was complete");
 }
 
+/* After RP_COMPLETE: the value of the first header named `name` (case-
+ * insensitive), trimmed, pointing into p->head with *vlen bytes; NULL when
+ * there is none. Scans only p->head[0 .. head_len). Used for --save-location. */
+static const char *rp_header(const struct rp *p, const char *name, size_t *vlen)
+{
+    size_t nl = strlen(name);
+    size_t n = p->head_len;
+    const char *h = p->head;
+    *vlen = 0;
+    if (p->state != RP_DONE || n > sizeof p->head)
+        return NULL;
+    const char *eol = memchr(h, '\n', n);
+    if (!eol)
+        return NULL;
+    size_t i = (size_t)(eol - h) + 1; /* skip the status line */
+    while (i < n) {
+        const char *line = h + i;
+        const char *e = memchr(line, '\n', n - i);
+        size_t ll = e ? (size_t)(e - line) : n - i;
+        i += ll + 1;
+        if (ll > 0 && line[ll - 1] == '\r')
+            ll--;
+        if (ll > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
+            size_t s = nl + 1;
+            while (s < ll && (line[s] == ' ' || line[s] == '\t'))
+                s++;
+            size_t end = ll;
+            while (end > s && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+                end--;
+            *vlen = end - s;
+            return line + s;
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* --paths-file: one request path per line ("/v1/tenders/0190…"), blank     */
+/* lines and lines starting with '#' skipped, LF or CRLF line ends.         */
+
+#define LG_PATH_MAX 2047
+
+/* The next path in d[*pos .. n). Returns 1 with *path and *plen set, 0 at the
+ * end, -1 when line *line_no is not a usable path (*why says what is
+ * wrong). Never reads outside d[0 .. n). */
+static int paths_next(const char *d, size_t n, size_t *pos, size_t *line_no,
+                      const char **path, size_t *plen, const char **why)
+{
+    while (*pos < n) {
+        const char *line = d + *pos;
+        const char *e = memchr(line, '\n', n - *pos);
+        size_t ll = e ? (size_t)(e - line) : n - *pos;
+        *pos += e ? ll + 1 : ll;
+        (*line_no)++;
+        if (ll > 0 && line[ll - 1] == '\r')
+            ll--;
+        if (ll == 0 || line[0] == '#')
+            continue;
+        if (line[0] != '/') {
+            *why = "a path must start with '/' (the URL gives scheme, host and port)";
+            return -1;
+        }
+        if (ll > LG_PATH_MAX) {
+            *why = "the path is longer than 2047 bytes";
+            return -1;
+        }
+        for (size_t k = 0; k < ll; k++)
+            if ((unsigned char)line[k] <= 0x20 || (unsigned char)line[k] >= 0x7f) {
+                *why = "the path has a space, control or non-ASCII byte; percent-encode it";
+                return -1;
+            }
+        *path = line;
+        *plen = ll;
+        return 1;
+    }
+    return 0;
+}
+
 #ifndef HG_LOADGEN_PARSER_ONLY
 
 #include <errno.h>
@@ -400,6 +478,9 @@ static enum rp_result rp_eof(struct rp *p)
 #define MAX_URL 2048
 #define SWEEP_US 10000               /* timeouts and reconnects every 10 ms */
 #define READ_CHUNK 16384
+#define MAX_PATHS 1000000            /* --paths-file lines */
+#define MAX_TPL_BYTES (64u << 20)    /* all request templates together */
+#define MAX_SAVED (32u << 20)        /* --save-location bytes per thread */
 
 /* ------------------------------------------------------------------------ */
 /* Latency histogram: exact below 256 µs, then 128 sub-buckets per power of  */
@@ -455,6 +536,8 @@ struct stats {
     uint64_t max_us;
     uint64_t warm_responses; /* during warm-up, not in the figures */
     uint64_t warm_errors;
+    uint64_t saved;          /* Location values kept (warm-up included) */
+    uint64_t unsaved;        /* 2xx without a usable Location, or no room */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -470,11 +553,20 @@ struct opts {
     const char *method;
     const char *body_file;
     const char *unique_header;
+    const char *paths_file;
+    const char *save_location;
     const char *label;
     const char *format;
     const char *headers[MAX_HEADERS];
     size_t nheaders;
     int64_t connections, threads, duration_s, warmup_s, timeout_ms;
+};
+
+/* A ready-to-send request: head and body. */
+struct tpl {
+    char *req;
+    size_t len;
+    size_t uuid_off;         /* where the UUID goes; 0 = no unique header */
 };
 
 struct run {
@@ -483,9 +575,10 @@ struct run {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int sni;                 /* send SNI (server name is not an IP literal) */
-    char *req;               /* request template */
-    size_t req_len;
-    size_t uuid_off;         /* where the UUID goes; 0 = no unique header */
+    struct tpl *tpl;         /* one request template per path */
+    size_t ntpl;
+    size_t max_req_len;      /* the longest template */
+    int unique;              /* each request gets a fresh UUID */
     int head_only;
     uint64_t t_start, t_measure, t_end;
 };
@@ -505,6 +598,8 @@ struct conn {
     unsigned fails;          /* consecutive attempts without a response */
     uint64_t served;         /* responses on the current connection */
     char *req;               /* own copy when each request gets a UUID */
+    const char *out;         /* the request being written */
+    size_t out_len;
     size_t req_off;
     struct rp rp;
 };
@@ -517,10 +612,12 @@ struct worker {
     struct conn *conns;
     size_t nconns;
     struct stats st;
+    struct hg_buf saved;     /* --save-location: values, one per line */
     char rbuf[READ_CHUNK];
 };
 
 static atomic_int stop_flag;
+static atomic_size_t next_tpl; /* round-robin over --paths-file */
 static atomic_int reported[E__COUNT];
 static atomic_int reported_non2xx;
 
@@ -696,14 +793,20 @@ static int conn_begin_request(struct conn *c, uint64_t now)
         c->state = C_DONE;
         return 0;
     }
-    if (r->uuid_off) {
+    const struct tpl *t = &r->tpl[0];
+    if (r->ntpl > 1)
+        t = &r->tpl[atomic_fetch_add_explicit(&next_tpl, 1, memory_order_relaxed) % r->ntpl];
+    c->out = t->req;
+    c->out_len = t->len;
+    if (r->unique) {
         char id[HG_UUID_STRLEN + 1];
-        memcpy(c->req, r->req, r->req_len);
+        memcpy(c->req, t->req, t->len);
         if (hg_uuid7(id) != HG_OK) {
             conn_fail(c, E_IO, "could not generate a UUID (OS random source failed)");
             return 0;
         }
-        memcpy(c->req + r->uuid_off, id, HG_UUID_STRLEN);
+        memcpy(c->req + t->uuid_off, id, HG_UUID_STRLEN);
+        c->out = c->req;
     }
     c->req_off = 0;
     c->req_start = now;
@@ -713,12 +816,36 @@ static int conn_begin_request(struct conn *c, uint64_t now)
     return 1;
 }
 
+/* --save-location: keep the Location of a 2xx response (a created
+ * resource), warm-up included, so a later run can --paths-file them. A
+ * value that is not a plain path, or no room left, is only counted. */
+static void save_location(struct worker *w, const struct rp *p)
+{
+    size_t vl = 0;
+    const char *v = rp_header(p, "location", &vl);
+    const char *path = NULL, *why = NULL;
+    size_t pos = 0, line = 0, pl = 0;
+    if (!v || paths_next(v, vl, &pos, &line, &path, &pl, &why) != 1 || pl != vl ||
+        hg_buf_append(&w->saved, v, vl) != HG_OK) {
+        w->st.unsaved++;
+        return;
+    }
+    if (hg_buf_append(&w->saved, "\n", 1) != HG_OK) {
+        w->saved.len -= vl; /* keep the buffer whole lines */
+        w->st.unsaved++;
+        return;
+    }
+    w->st.saved++;
+}
+
 static void conn_complete(struct conn *c)
 {
     const struct run *r = c->w->run;
     struct stats *st = &c->w->st;
     uint64_t now = hg_mono_us();
     uint64_t lat = now - c->req_start;
+    if (r->o.save_location && c->rp.status >= 200 && c->rp.status < 300)
+        save_location(c->w, &c->rp);
     if (in_window(r, now)) {
         st->responses++;
         st->hist[hist_index(lat)]++;
@@ -789,15 +916,14 @@ static void conn_drive(struct conn *c)
             break;
         }
         case C_WRITING: {
-            const char *req = r->uuid_off ? c->req : r->req;
             ERR_clear_error();
-            int ret = SSL_write(c->ssl, req + c->req_off, (int)(r->req_len - c->req_off));
+            int ret = SSL_write(c->ssl, c->out + c->req_off, (int)(c->out_len - c->req_off));
             if (ret <= 0) {
                 (void)ssl_wait_or_fail(c, ret, E_IO);
                 return;
             }
             c->req_off += (size_t)ret;
-            if (c->req_off == r->req_len) {
+            if (c->req_off == c->out_len) {
                 /* The response cannot be here yet, and its arrival raises
                  * a fresh EPOLLIN edge: wait for that instead of spending
                  * a read that would only return EAGAIN. */
@@ -1036,23 +1162,24 @@ static hg_status resolve(struct run *r, struct hg_err *err)
     return HG_OK;
 }
 
-static hg_status read_body(const char *path, struct hg_buf *body, struct hg_err *err)
+static hg_status read_file(const char *path, const char *flag, size_t max,
+                           struct hg_buf *out, struct hg_err *err)
 {
     hg_status rc = HG_OK;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return hg_err_set(err, HG_EIO, "cannot open --body-file '%s': %s", path, strerror(errno));
+        return hg_err_set(err, HG_EIO, "cannot open %s '%s': %s", flag, path, strerror(errno));
     char chunk[8192];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        rc = hg_buf_append(body, chunk, n);
+        rc = hg_buf_append(out, chunk, n);
         if (rc != HG_OK) {
-            hg_err_set(err, rc, "--body-file '%s' is larger than %u bytes", path, MAX_BODY);
+            hg_err_set(err, rc, "%s '%s' is larger than %zu bytes", flag, path, max);
             goto out;
         }
     }
     if (ferror(f))
-        rc = hg_err_set(err, HG_EIO, "cannot read --body-file '%s'", path);
+        rc = hg_err_set(err, HG_EIO, "cannot read %s '%s'", flag, path);
 out:
     fclose(f);
     return rc;
@@ -1068,24 +1195,17 @@ static int valid_token(const char *s, size_t n)
     return 1;
 }
 
-static hg_status build_request(struct run *r, struct hg_err *err)
+/* One request for `path` (plen bytes) with the shared head lines and body. */
+static hg_status build_one(struct run *r, const char *path, size_t plen,
+                           const struct hg_buf *body, struct tpl *t, struct hg_err *err)
 {
     const struct opts *o = &r->o;
-    struct hg_buf b, body;
+    struct hg_buf b;
     hg_status rc;
     int user_host = 0, user_ctype = 0;
     hg_buf_init(&b, MAX_REQ);
-    hg_buf_init(&body, MAX_BODY);
 
-    if (!valid_token(o->method, strlen(o->method))) {
-        rc = hg_err_set(err, HG_EINVAL, "--method '%s' is not an HTTP method token", o->method);
-        goto out;
-    }
-    r->head_only = strcmp(o->method, "HEAD") == 0;
-    if (o->body_file && (rc = read_body(o->body_file, &body, err)) != HG_OK)
-        goto out;
-
-    rc = hg_buf_printf(&b, "%s %s HTTP/1.1\r\n", o->method, o->path);
+    rc = hg_buf_printf(&b, "%s %.*s HTTP/1.1\r\n", o->method, (int)plen, path);
     for (size_t i = 0; rc == HG_OK && i < o->nheaders; i++) {
         const char *h = o->headers[i];
         const char *colon = strchr(h, ':');
@@ -1117,7 +1237,7 @@ static hg_status build_request(struct run *r, struct hg_err *err)
             goto out;
         }
         rc = hg_buf_printf(&b, "%s: ", o->unique_header);
-        r->uuid_off = b.len;
+        t->uuid_off = b.len;
         if (rc == HG_OK)
             rc = hg_buf_puts(&b, "00000000-0000-0000-0000-000000000000\r\n");
     }
@@ -1127,19 +1247,106 @@ static hg_status build_request(struct run *r, struct hg_err *err)
     if (rc == HG_OK && has_body && !user_ctype)
         rc = hg_buf_puts(&b, "Content-Type: application/json\r\n");
     if (rc == HG_OK && wants_len)
-        rc = hg_buf_printf(&b, "Content-Length: %zu\r\n", body.len);
+        rc = hg_buf_printf(&b, "Content-Length: %zu\r\n", body->len);
     if (rc == HG_OK)
         rc = hg_buf_puts(&b, "\r\n");
-    if (rc == HG_OK && body.len)
-        rc = hg_buf_append(&b, body.data, body.len);
+    if (rc == HG_OK && body->len)
+        rc = hg_buf_append(&b, body->data, body->len);
     if (rc != HG_OK) {
         hg_err_set(err, rc, "the request does not fit in %u bytes", MAX_REQ);
         goto out;
     }
-    r->req = hg_buf_steal(&b, &r->req_len);
+    t->req = hg_buf_steal(&b, &t->len);
 out:
     hg_buf_cleanup(&b);
+    return rc;
+}
+
+/* The request templates: one for the URL's path, or one per line of
+ * --paths-file (used round-robin). */
+static hg_status build_requests(struct run *r, struct hg_err *err)
+{
+    const struct opts *o = &r->o;
+    struct hg_buf body, paths;
+    hg_status rc = HG_OK;
+    size_t total = 0;
+    hg_buf_init(&body, MAX_BODY);
+    hg_buf_init(&paths, MAX_TPL_BYTES);
+
+    if (!valid_token(o->method, strlen(o->method))) {
+        rc = hg_err_set(err, HG_EINVAL, "--method '%s' is not an HTTP method token", o->method);
+        goto out;
+    }
+    r->head_only = strcmp(o->method, "HEAD") == 0;
+    r->unique = o->unique_header != NULL;
+    if (o->body_file && (rc = read_file(o->body_file, "--body-file", MAX_BODY, &body, err)) != HG_OK)
+        goto out;
+
+    size_t cap = 1;
+    if (o->paths_file) {
+        if ((rc = read_file(o->paths_file, "--paths-file", paths.max, &paths, err)) != HG_OK)
+            goto out;
+        cap = 64;
+    }
+    r->tpl = calloc(cap, sizeof *r->tpl);
+    if (!r->tpl) {
+        rc = hg_err_set(err, HG_ENOMEM, "out of memory for the request templates");
+        goto out;
+    }
+    if (!o->paths_file) {
+        rc = build_one(r, o->path, strlen(o->path), &body, &r->tpl[0], err);
+        if (rc == HG_OK) {
+            r->ntpl = 1;
+            r->max_req_len = r->tpl[0].len;
+        }
+        goto out;
+    }
+    size_t pos = 0, line = 0;
+    for (;;) {
+        const char *path = NULL, *why = NULL;
+        size_t plen = 0;
+        int got = paths_next(paths.data ? paths.data : "", paths.len, &pos, &line, &path, &plen, &why);
+        if (got < 0) {
+            rc = hg_err_set(err, HG_EINVAL, "--paths-file '%s' line %zu: %s", o->paths_file, line, why);
+            goto out;
+        }
+        if (got == 0)
+            break;
+        if (r->ntpl == MAX_PATHS) {
+            rc = hg_err_set(err, HG_ETOOBIG, "--paths-file '%s' has more than %d paths",
+                            o->paths_file, MAX_PATHS);
+            goto out;
+        }
+        if (r->ntpl == cap) {
+            struct tpl *n = realloc(r->tpl, cap * 2 * sizeof *n);
+            if (!n) {
+                rc = hg_err_set(err, HG_ENOMEM, "out of memory for the request templates");
+                goto out;
+            }
+            memset(n + cap, 0, cap * sizeof *n);
+            r->tpl = n;
+            cap *= 2;
+        }
+        struct tpl *t = &r->tpl[r->ntpl];
+        if ((rc = build_one(r, path, plen, &body, t, err)) != HG_OK)
+            goto out;
+        r->ntpl++;
+        total += t->len;
+        if (t->len > r->max_req_len)
+            r->max_req_len = t->len;
+        if (total > MAX_TPL_BYTES) {
+            rc = hg_err_set(err, HG_ETOOBIG, "--paths-file '%s': the requests for its paths take "
+                            "more than %u MiB; use fewer paths or a smaller body",
+                            o->paths_file, MAX_TPL_BYTES >> 20);
+            goto out;
+        }
+    }
+    if (r->ntpl == 0)
+        rc = hg_err_set(err, HG_EINVAL, "--paths-file '%s' has no paths (one '/path' per line)",
+                        o->paths_file);
+out:
     hg_buf_cleanup(&body);
+    hg_buf_cleanup(&paths);
     return rc;
 }
 
@@ -1179,6 +1386,8 @@ static void merge(struct stats *dst, const struct stats *src)
         dst->max_us = src->max_us;
     dst->warm_responses += src->warm_responses;
     dst->warm_errors += src->warm_errors;
+    dst->saved += src->saved;
+    dst->unsaved += src->unsaved;
 }
 
 static hg_status print_results(const struct run *r, const struct stats *st, double secs)
@@ -1231,6 +1440,12 @@ static hg_status print_results(const struct run *r, const struct stats *st, doub
     bad |= json_object_set_new(j, "p99_us", json_integer((json_int_t)p99));
     bad |= json_object_set_new(j, "max_us", json_integer((json_int_t)st->max_us));
     bad |= json_object_set_new(j, "mean_us", json_integer((json_int_t)mean));
+    if (r->ntpl > 1)
+        bad |= json_object_set_new(j, "paths", json_integer((json_int_t)r->ntpl));
+    if (o->save_location) {
+        bad |= json_object_set_new(j, "saved_locations", json_integer((json_int_t)st->saved));
+        bad |= json_object_set_new(j, "unsaved_locations", json_integer((json_int_t)st->unsaved));
+    }
     if (bad)
         goto out;
     char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
@@ -1242,6 +1457,30 @@ static hg_status print_results(const struct run *r, const struct stats *st, doub
 out:
     json_decref(j);
     return rc;
+}
+
+/* --save-location: every thread's values into FILE (replaced), then a
+ * note on stderr when some 2xx responses had none to keep. */
+static hg_status write_saved(const struct run *r, const struct worker *w, size_t nthr,
+                             const struct stats *st, struct hg_err *err)
+{
+    const char *path = r->o.save_location;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return hg_err_set(err, HG_EIO, "cannot create --save-location '%s': %s", path,
+                          strerror(errno));
+    for (size_t t = 0; t < nthr; t++)
+        if (w[t].saved.len && fwrite(w[t].saved.data, 1, w[t].saved.len, f) != w[t].saved.len)
+            break;
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad)
+        return hg_err_set(err, HG_EIO, "cannot write --save-location '%s': %s", path,
+                          strerror(errno));
+    if (st->unsaved)
+        fprintf(stderr, "loadgen: %" PRIu64 " 2xx responses had no Location that is a plain "
+                "path, or there was no room (%u MiB per thread); they are not in '%s'\n",
+                st->unsaved, MAX_SAVED >> 20, path);
+    return HG_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1267,10 +1506,14 @@ static void usage(FILE *f)
 "  --body-file FILE     request body (max %u bytes; Content-Type defaults to application/json)\n"
 "  --unique-header NAME put a fresh UUIDv7 in header NAME on every request\n"
 "                       (e.g. Idempotency-Key)\n"
+"  --paths-file FILE    request these paths round-robin instead of the URL's\n"
+"                       (one '/path' per line, at most %d; '#' comments)\n"
+"  --save-location FILE write the Location of every 2xx response (warm-up\n"
+"                       included) to FILE, one per line: a --paths-file later\n"
 "  --label TEXT         name of this run in the output\n"
 "  --format F           human | json | both (default both: a human line, then a JSON line)\n"
 "Exit: 0 some 2xx responses, 1 setup error, 2 usage error, 3 no 2xx response at all.\n",
-            MAX_CONNS, MAX_THREADS, MAX_HEADERS, MAX_BODY);
+            MAX_CONNS, MAX_THREADS, MAX_HEADERS, MAX_BODY, MAX_PATHS);
 }
 
 static int parse_num(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out)
@@ -1287,7 +1530,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
     enum { O_URL = 256, O_CERT, O_KEY, O_CA, O_SNI, O_CONNS, O_THREADS, O_DUR,
            O_WARM, O_TIMEOUT, O_METHOD, O_HEADER, O_BODY, O_UNIQUE, O_LABEL,
-           O_FORMAT, O_HELP };
+           O_FORMAT, O_PATHS, O_SAVE_LOC, O_HELP };
     static const struct option lo[] = {
         {"url", required_argument, NULL, O_URL},
         {"cert", required_argument, NULL, O_CERT},
@@ -1303,6 +1546,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"header", required_argument, NULL, O_HEADER},
         {"body-file", required_argument, NULL, O_BODY},
         {"unique-header", required_argument, NULL, O_UNIQUE},
+        {"paths-file", required_argument, NULL, O_PATHS},
+        {"save-location", required_argument, NULL, O_SAVE_LOC},
         {"label", required_argument, NULL, O_LABEL},
         {"format", required_argument, NULL, O_FORMAT},
         {"help", no_argument, NULL, O_HELP},
@@ -1353,6 +1598,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case O_BODY: o->body_file = optarg; break;
         case O_UNIQUE: o->unique_header = optarg; break;
+        case O_PATHS: o->paths_file = optarg; break;
+        case O_SAVE_LOC: o->save_location = optarg; break;
         case O_LABEL: o->label = optarg; break;
         case O_FORMAT:
             if (strcmp(optarg, "human") != 0 && strcmp(optarg, "json") != 0 &&
@@ -1403,7 +1650,7 @@ int main(int argc, char **argv)
     if (!r.o.servername)
         r.o.servername = r.o.host;
     if (setup_tls(&r, &err) != HG_OK || resolve(&r, &err) != HG_OK ||
-        build_request(&r, &err) != HG_OK) {
+        build_requests(&r, &err) != HG_OK) {
         fprintf(stderr, "loadgen: %s\n", hg_err_msg(&err));
         goto out;
     }
@@ -1422,11 +1669,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: out of memory\n");
         goto out;
     }
-    for (size_t t = 0; t < nthr; t++)
+    for (size_t t = 0; t < nthr; t++) {
         workers[t].ep = -1;
+        hg_buf_init(&workers[t].saved, MAX_SAVED);
+    }
     for (size_t i = 0; i < nconn; i++) {
         conns[i].fd = -1;
-        if (r.uuid_off && !(conns[i].req = malloc(r.req_len))) {
+        if (r.unique && !(conns[i].req = malloc(r.max_req_len))) {
             fprintf(stderr, "loadgen: out of memory\n");
             goto out;
         }
@@ -1470,6 +1719,10 @@ int main(int argc, char **argv)
     if (stopped > r.t_end)
         stopped = r.t_end;
     double secs = stopped > r.t_measure ? (double)(stopped - r.t_measure) / 1e6 : 0.0;
+    if (r.o.save_location && write_saved(&r, workers, nthr, total, &err) != HG_OK) {
+        fprintf(stderr, "loadgen: %s\n", hg_err_msg(&err));
+        goto out;
+    }
     if (print_results(&r, total, secs) != HG_OK) {
         fprintf(stderr, "loadgen: out of memory while printing results\n");
         goto out;
@@ -1483,16 +1736,21 @@ int main(int argc, char **argv)
     }
 out:
     if (workers)
-        for (size_t t = 0; t < (size_t)r.o.threads; t++)
+        for (size_t t = 0; t < (size_t)r.o.threads; t++) {
             if (workers[t].ep >= 0)
                 close(workers[t].ep);
+            hg_buf_cleanup(&workers[t].saved);
+        }
     if (conns)
         for (size_t i = 0; i < (size_t)r.o.connections; i++)
             free(conns[i].req);
     free(workers);
     free(conns);
     free(total);
-    free(r.req);
+    if (r.tpl)
+        for (size_t i = 0; i < r.ntpl; i++)
+            free(r.tpl[i].req);
+    free(r.tpl);
     SSL_CTX_free(r.ctx);
     return code;
 }
