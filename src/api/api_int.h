@@ -302,8 +302,9 @@ struct hg_query;
 int api__join_header(struct hg_http_req *r, const char *name, char *buf, size_t cap);
 /* 1 if the request says its body is JSON; else answers 415 (op freed). */
 int api__require_json(struct api_op *op);
-/* 1 if id is a lower-case UUID (the only ids resources have). */
-int api__id_ok(const char *id);
+/* 1 if id is a UUID in either case, with its lower-case form (how ids are
+ * stored) in out; else 0 (no resource has such an id). */
+int api__id_norm(const char *id, char out[37]);
 /* "\"<version>\"" */
 void api__etag(int64_t version, char out[32]);
 /* The prologue of a read: store open (else 503), principal's tenant (else

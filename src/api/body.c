@@ -56,9 +56,11 @@ int api__require_json(struct api_op *op)
     return 0;
 }
 
-int api__id_ok(const char *id)
+int api__id_norm(const char *id, char out[HG_UUID_STRLEN + 1])
 {
-    /* 8-4-4-4-12 lower-case hex: anything else cannot name a resource */
+    /* 8-4-4-4-12 hex in either case (RFC 9562 §4): ids are stored in lower
+     * case, so an upper-case spelling names the same resource */
+    out[0] = '\0';
     if (strlen(id) != HG_UUID_STRLEN)
         return 0;
     for (size_t i = 0; i < HG_UUID_STRLEN; i++) {
@@ -66,10 +68,14 @@ int api__id_ok(const char *id)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-')
                 return 0;
+        } else if (c >= 'A' && c <= 'F') {
+            c = (char)(c - 'A' + 'a');
         } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
             return 0;
         }
+        out[i] = c;
     }
+    out[HG_UUID_STRLEN] = '\0';
     return 1;
 }
 

@@ -32,10 +32,11 @@ static void unavailable(struct hg_http_req *r, hg_status rc, const char *what)
 /* Offer `id` if principal who/tenant may see it: HG_OK with *row,
  * HG_ENOTFOUND (absent or another tenant's), or a store error. */
 static hg_status load_offer(struct hg_api *api, const struct hg_config_client *who,
-                            const char *tenant, const char *id, struct hg_store_offer *row)
+                            const char *tenant, const char *raw, struct hg_store_offer *row)
 {
     memset(row, 0, sizeof *row);
-    if (!api__id_ok(id))
+    char id[37];
+    if (!api__id_norm(raw, id))
         return HG_ENOTFOUND;
     hg_status rc = hg_store_offer_get(api->store, id, row);
     if (rc == HG_OK && !api__tenant_visible(who, tenant, row->tenant))

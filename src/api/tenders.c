@@ -51,11 +51,12 @@ static void not_found(struct hg_http_req *r, const char *id)
 /* Load tender `id` as principal who/tenant may see it: 1 with *row, or 0
  * when answered (404 for absent and for another tenant's, 503). */
 static int load_row(struct hg_http_req *r, struct hg_api *api, const char *tenant,
-                    const char *id, struct hg_store_tender *row)
+                    const char *raw, struct hg_store_tender *row)
 {
     memset(row, 0, sizeof *row);
-    if (!api__id_ok(id)) {
-        not_found(r, id);
+    char id[37];
+    if (!api__id_norm(raw, id)) {
+        not_found(r, raw);
         return 0;
     }
     hg_status rc = hg_store_tender_get(api->store, id, row);
@@ -352,10 +353,12 @@ void hg_api_tender_history(struct hg_http_req *r, struct hg_api *api,
     struct hg_store_tender row;
     if (!api__read_begin(r, api, tenant) || !load_row(r, api, tenant, p->values[0], &row))
         return;
+    char id[37];
+    hg_strlcpy(id, row.id, sizeof id);
     hg_store_tender_free(&row);
     struct hg_store_history *h = NULL;
     size_t n = 0;
-    hg_status rc = hg_store_tender_history(api->store, p->values[0], &h, &n);
+    hg_status rc = hg_store_tender_history(api->store, id, &h, &n);
     if (rc != HG_OK) {
         unavailable(r, rc, "tender history");
         return;
@@ -532,16 +535,18 @@ static int need_if_match(struct api_op *op, char *buf, size_t cap)
     return 1;
 }
 
-static void transition(struct api_op *op, const char *id, enum hg_tender_state to,
-                       const char *reason, const char *capacity_id, const char *if_match)
+static void transition(struct api_op *op, const char *raw, enum hg_tender_state to,
+                       const char *reason, const char *capacity_raw, const char *if_match)
 {
     struct hg_api *api = op->api;
     struct hg_store_tender row;
     memset(&row, 0, sizeof row);
-    if (!api__id_ok(id)) {
-        api__op_problem(op, HG_PROB_NOT_FOUND, NULL, "no tender with id '%.64s'", id);
+    char id[37], capacity_id[37] = "";
+    if (!api__id_norm(raw, id)) {
+        api__op_problem(op, HG_PROB_NOT_FOUND, NULL, "no tender with id '%.64s'", raw);
         return;
     }
+    int capacity_ok = !capacity_raw[0] || api__id_norm(capacity_raw, capacity_id);
     hg_strlcpy(op->tender_id, id, sizeof op->tender_id);
     hg_status rc = hg_store_tender_get(api->store, id, &row);
     if (rc == HG_OK && !api__tenant_visible(op->who, op->tenant, row.tenant))
@@ -605,11 +610,10 @@ static void transition(struct api_op *op, const char *id, enum hg_tender_state t
                         nn ? list : "");
         goto done;
     }
-    if (capacity_id[0]) {
+    if (capacity_raw[0]) {
         struct hg_store_offer orow;
         memset(&orow, 0, sizeof orow);
-        rc = api__id_ok(capacity_id) ? hg_store_offer_get(api->store, capacity_id, &orow)
-                                     : HG_ENOTFOUND;
+        rc = capacity_ok ? hg_store_offer_get(api->store, capacity_id, &orow) : HG_ENOTFOUND;
         if (rc == HG_OK && strcmp(orow.tenant, t.tenant))
             rc = HG_ENOTFOUND;
         if (rc != HG_OK) {
@@ -619,7 +623,7 @@ static void transition(struct api_op *op, const char *id, enum hg_tender_state t
                                 json_pack("{s:s}", "pointer", "/capacityId"),
                                 "no capacity offer with id '%.64s' exists for this tender's "
                                 "tenant; pick one from GET /v1/tenders/{id}/matches",
-                                capacity_id);
+                                capacity_raw);
             } else {
                     api__op_problem(op, HG_PROB_UNAVAILABLE, NULL,
                                 "the store could not be read; retry shortly");
