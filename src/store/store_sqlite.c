@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/util.h"
 #include "obs/log.h"
 #include "store/store_int.h"
@@ -375,10 +377,16 @@ static hg_status exec_sql(sqlite3 *db, const char *sql, struct hg_err *err, cons
 
 /* Create the file ourselves so it is 0600 from its first instant whatever
  * the umask (SQLite would use 0644); SQLite gives -wal and -shm the mode of
- * the database file. */
+ * the database file. A new file's directory entry is fsync'd so the
+ * database cannot vanish with a power loss after its first commit. */
 static hg_status create_private(const char *path, struct hg_err *err)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int created = 1;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        created = 0;
+        fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    }
     if (fd < 0)
         return hg_err_set(err, errno == ENOENT ? HG_ENOTFOUND : HG_EIO,
                           "store: cannot open or create %s: %s; check that the directory "
@@ -388,7 +396,14 @@ static hg_status create_private(const char *path, struct hg_err *err)
         hg_log(HG_LOG_WARN, "store database is readable by group or others",
                HG_LF_STR("path", path), HG_LF_STR("fix", "chmod 600 the file"), HG_LF_END);
     close(fd);
-    return HG_OK;
+    if (!created)
+        return HG_OK;
+    char *dir = strdup(path);
+    if (!dir)
+        return hg_err_set(err, HG_ENOMEM, "store: out of memory");
+    hg_status rc = hg_fs_fsync_dir(dirname(dir), err);
+    free(dir);
+    return rc;
 }
 
 static hg_status pragma_check(sqlite3 *db, const char *sql, const char *want,

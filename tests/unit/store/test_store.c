@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1397,6 +1398,93 @@ static void concurrent_readers(void **state)
     hg_store_close(st);
 }
 
+/* A real I/O failure at COMMIT: in a child (the limit is per process and
+ * must not hit the test's own output), cap the file size at the WAL's
+ * current length so SQLite cannot append the group's frames. Every job of
+ * the group must fail with HG_EIO and leave nothing; with the cap lifted
+ * the writer goes on. Exit codes say which check failed. */
+static int disk_full_child(void)
+{
+    struct hg_store_opts o = opts();
+    struct hg_store *st = NULL;
+    struct hg_err err;
+    if (hg_store_open(&o, &st, &err) != HG_OK)
+        return 10;
+    static struct job first, jobs[3];
+    job_tender_full(&first, "t-df0");
+    if (run_job(st, &first) != HG_OK)
+        return 11;
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", dbpath);
+    struct stat sb;
+    if (stat(wal, &sb) != 0 || sb.st_size == 0)
+        return 12;
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = { (rlim_t)sb.st_size, RLIM_INFINITY };
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+        return 13;
+
+    struct gate g;
+    gate_init(&g);
+    hold_writer(st, &g);
+    int before = done_count(&W);
+    struct job held;
+    job_init(&held, HG_SOP_NONE);          /* writes nothing: commits fine */
+    if (hg_store_submit(st, &held.w) != HG_OK)
+        return 14;
+    gate_wait_entered(&g, 1);
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "t-df%d", i + 1);
+        job_tender_full(&jobs[i], id);
+        if (hg_store_submit(st, &jobs[i].w) != HG_OK)
+            return 15;
+    }
+    gate_release(&g);
+    wait_done(&W, before + 4);
+    for (int i = 0; i < 3; i++)
+        if (jobs[i].w.result != HG_EIO || !strstr(jobs[i].w.detail, "commit"))
+            return 16;
+    struct hg_store_counts c;
+    if (hg_store_counts(st, &c) != HG_OK || c.tenders != 1 || c.events != 2)
+        return 17;
+
+    lim.rlim_cur = RLIM_INFINITY;
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+        return 18;
+    store__set_hooks(st, NULL);
+    for (int i = 0; i < 3; i++)
+        if (run_job(st, &jobs[i]) != HG_OK)
+            return 19;
+    if (hg_store_counts(st, &c) != HG_OK || c.tenders != 4 || c.events != 8 || c.idem != 4)
+        return 20;
+    hg_store_close(st);
+    gate_destroy(&g);
+    return 0;
+}
+
+static void disk_full_at_commit(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(disk_full_child());
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* and the file is sound afterwards */
+    struct hg_store_opts o = opts();
+    struct hg_store *st = open_store(&o);
+    struct hg_store_counts c;
+    assert_int_equal(hg_store_counts(st, &c), HG_OK);
+    assert_int_equal(c.tenders, 4);
+    assert_int_equal(c.history, 4);
+    hg_store_close(st);
+}
+
 static void durability_normal(void **state)
 {
     (void)state;
@@ -1574,6 +1662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(close_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(disk_full_at_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(durability_normal, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_atomicity, setup, teardown),
     };
