@@ -329,9 +329,18 @@ static void open_creates_schema(void **state)
     struct stat sb;
     assert_int_equal(stat(dbpath, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
+    char side[160];
+    snprintf(side, sizeof side, "%s-wal", dbpath);
+    insert_tender(st, "t-mode", "pending", "L", "", 1);
+    assert_int_equal(stat(side, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    snprintf(side, sizeof side, "%s-shm", dbpath);
+    assert_int_equal(stat(side, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
     struct hg_store_counts c;
     assert_int_equal(hg_store_counts(st, &c), HG_OK);
-    assert_int_equal(c.tenders + c.history + c.offers + c.events + c.idem + c.audit_pending, 0);
+    assert_int_equal(c.tenders, 1);
+    assert_int_equal(c.history + c.offers + c.events + c.idem + c.audit_pending, 0);
     hg_store_close(st);
 
     assert_int_equal(sql_int("SELECT count(*) FROM schema_migrations"),
