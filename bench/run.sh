@@ -4,14 +4,24 @@
 # run.sh BUILD_DIR — haulgate's benchmark (`make bench`). Makes a throwaway
 # PKI with `haulctl pki init`, starts Debian's nginx (the baseline) and
 # haulgated on free loopback ports, both with TLS 1.3 and required client
-# certificates, then drives `GET /v1/whoami` with bench/loadgen against each,
-# alternating rounds, and prints req/s, p50, p99, the haulgated/nginx ratio
-# and haulgated's resident memory. Numbers never fail it: it exits non-zero
-# only when the benchmark cannot be set up. Everything it starts is stopped
-# and its temporary directory removed on exit. It only talks to 127.0.0.1.
+# certificates, then runs three sections, each beside its baseline:
+#   whoami  — `GET /v1/whoami` against nginx and haulgated, alternating
+#             rounds: req/s, p50, p99, the haulgated/nginx ratio, RSS;
+#   tenders — `POST /v1/tenders` (a fresh Idempotency-Key per request)
+#             beside bench/sqlite_naive (one durable SQLite row per
+#             transaction on the same filesystem), and `GET /v1/tenders/{id}`
+#             over tenders created by the POST runs beside nginx serving a
+#             tender document as a static file; alternating rounds, ratios;
+#   audit   — bench/audit_bench beside `openssl speed sha256`.
+# Numbers never fail it: it exits non-zero only when the benchmark cannot be
+# set up. Everything it starts is stopped and its temporary directory removed
+# on exit. It only talks to 127.0.0.1.
 #
 # Knobs (environment): HG_BENCH_ROUNDS (3), HG_BENCH_DURATION (10 s),
-# HG_BENCH_WARMUP (2 s), HG_BENCH_CONNECTIONS (32), HG_BENCH_THREADS (2).
+# HG_BENCH_WARMUP (2 s), HG_BENCH_CONNECTIONS (32), HG_BENCH_THREADS (2),
+# HG_BENCH_ONLY (all, or a comma-separated list of whoami, tenders, audit),
+# HG_BENCH_TENDER_IDS (1000: tenders the GET runs cycle through),
+# HG_BENCH_AUDIT_RECORDS (1000000; 0 skips the audit section).
 set -u
 
 BUILD_ARG=${1:-build/release}
@@ -36,16 +46,34 @@ DURATION=$(int_env HG_BENCH_DURATION 10 1 600) || exit 1
 WARMUP=$(int_env HG_BENCH_WARMUP 2 0 60) || exit 1
 CONNS=$(int_env HG_BENCH_CONNECTIONS 32 1 4096) || exit 1
 THREADS=$(int_env HG_BENCH_THREADS 2 1 64) || exit 1
+TENDER_IDS=$(int_env HG_BENCH_TENDER_IDS 1000 1 1000000) || exit 1
+
+ONLY=${HG_BENCH_ONLY:-all}
+IFS=, read -r -a only_list <<<"$ONLY"
+[ "${#only_list[@]}" -gt 0 ] || die "HG_BENCH_ONLY is empty; use all, or a comma-separated list of whoami, tenders, audit"
+for sec in "${only_list[@]}"; do
+    case $sec in
+    all | whoami | tenders | audit) ;;
+    *) die "HG_BENCH_ONLY='$ONLY': '$sec' is not a section; use all, or a comma-separated list of whoami, tenders, audit" ;;
+    esac
+done
+want() { [[ ",$ONLY," == *",all,"* || ",$ONLY," == *",$1,"* ]]; }
+NEED_SERVERS=0
+if want whoami || want tenders; then NEED_SERVERS=1; fi
 
 LOADGEN=$BUILD/bench/loadgen
 HAULCTL=$BUILD/bin/haulctl
 HAULGATED=$BUILD/bin/haulgated
+SQLITE_NAIVE=$BUILD/bench/sqlite_naive
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 PATH_WHOAMI=/v1/whoami
+PATH_TENDERS=/v1/tenders
 
-[ -x "$LOADGEN" ] || die "$LOADGEN is missing; run 'make bench' (it builds bench/loadgen.c)"
-[ -x "$NGINX" ] || die "nginx is not installed; run 'make deps' (Debian package nginx-light)"
-[ -x "$HAULCTL" ] || die "$HAULCTL is missing; run 'make' first (the PKI comes from 'haulctl pki init')"
+if [ "$NEED_SERVERS" = 1 ]; then
+    [ -x "$LOADGEN" ] || die "$LOADGEN is missing; run 'make bench' (it builds bench/loadgen.c)"
+    [ -x "$NGINX" ] || die "nginx is not installed; run 'make deps' (Debian package nginx-light)"
+    [ -x "$HAULCTL" ] || die "$HAULCTL is missing; run 'make' first (the PKI comes from 'haulctl pki init')"
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/haulgate-bench.XXXXXX") || die "cannot create a temporary directory"
 NGINX_PID=
@@ -126,32 +154,37 @@ TICK_HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # PKI
 
 PKI=$TMP/pki
-if ! "$HAULCTL" pki init "$PKI" >"$TMP/pki.log" 2>&1; then
-    sed 's/^/  /' "$TMP/pki.log" >&2
-    die "'haulctl pki init $PKI' failed (output above)"
-fi
-for f in ca.crt server.crt server.key tms.crt tms.key; do
-    [ -s "$PKI/$f" ] || die "'haulctl pki init' did not produce $PKI/$f"
-done
 CRL=
-[ -s "$PKI/crl.pem" ] && CRL=$PKI/crl.pem
-
-# Verify the server the way a client would: by IP if its certificate names
-# 127.0.0.1, else by the DNS name localhost.
 SERVERNAME=127.0.0.1
-if command -v openssl >/dev/null 2>&1 &&
-    ! openssl x509 -in "$PKI/server.crt" -noout -ext subjectAltName 2>/dev/null |
-        grep -q 'IP Address:127\.0\.0\.1'; then
-    SERVERNAME=localhost
-fi
+make_pki() {
+    if ! "$HAULCTL" pki init "$PKI" >"$TMP/pki.log" 2>&1; then
+        sed 's/^/  /' "$TMP/pki.log" >&2
+        die "'haulctl pki init $PKI' failed (output above)"
+    fi
+    for f in ca.crt server.crt server.key tms.crt tms.key; do
+        [ -s "$PKI/$f" ] || die "'haulctl pki init' did not produce $PKI/$f"
+    done
+    [ -s "$PKI/crl.pem" ] && CRL=$PKI/crl.pem
+    # Verify the server the way a client would: by IP if its certificate
+    # names 127.0.0.1, else by the DNS name localhost.
+    if command -v openssl >/dev/null 2>&1 &&
+        ! openssl x509 -in "$PKI/server.crt" -noout -ext subjectAltName 2>/dev/null |
+            grep -q 'IP Address:127\.0\.0\.1'; then
+        SERVERNAME=localhost
+    fi
+    return 0
+}
 
-# load LABEL PORT DURATION WARMUP CONNECTIONS THREADS -> JSON line on stdout
+# load LABEL PORT DURATION WARMUP CONNECTIONS THREADS [PATH [LOADGEN-ARGS...]]
+#   -> JSON line on stdout (PATH defaults to GET /v1/whoami's)
 load() {
-    timeout $(($3 + $4 + 30)) "$LOADGEN" \
-        --url "https://127.0.0.1:$2$PATH_WHOAMI" --servername "$SERVERNAME" \
+    local label=$1 port=$2 dur=$3 warm=$4 conns=$5 thr=$6 path=${7:-$PATH_WHOAMI}
+    shift 7 2>/dev/null || shift $#
+    timeout $((dur + warm + 30)) "$LOADGEN" \
+        --url "https://127.0.0.1:$port$path" --servername "$SERVERNAME" \
         --cert "$PKI/tms.crt" --key "$PKI/tms.key" --ca "$PKI/ca.crt" \
-        --duration "$3" --warmup "$4" --connections "$5" --threads "$6" \
-        --label "$1" --format json 2>"$TMP/loadgen-$1.err"
+        --duration "$dur" --warmup "$warm" --connections "$conns" --threads "$thr" \
+        --label "$label" --format json "$@" 2>"$TMP/loadgen-$label.err"
 }
 
 # ---------------------------------------------------------------------------
@@ -159,7 +192,11 @@ load() {
 
 start_nginx() {
     local dir=$TMP/nginx port user_line="" temp_lines crl_line="" attempt
-    mkdir -p "$dir" || return 1
+    mkdir -p "$dir/static" || return 1
+    # GET /v1/tenders/{id} answers this file for every id. The tenders
+    # section replaces it with a document haulgated served, so both send
+    # the same bytes; until then it holds the POST body (about the size).
+    cp "$TENDER_BODY" "$dir/static/tender.json" || return 1
     [ "$(id -u)" = 0 ] && user_line="user root;" # workers stay the current user
     temp_lines="    client_body_temp_path $dir/client_body_temp;"
     local v
@@ -222,6 +259,12 @@ start_haulgated() {
         echo "  listen: 127.0.0.1:0"
         echo "log:"
         echo "  level: warn"
+        # The issue-3 settings, spelled out: every commit group is fsync'd
+        # before any request in it is answered, and no rate limit.
+        echo "store:"
+        echo "  durability: full"
+        echo "ratelimit:"
+        echo "  rate: 0"
         echo "clients:"
         echo "  - name: tms"
         echo "    match:"
@@ -265,93 +308,23 @@ start_haulgated() {
 }
 
 # ---------------------------------------------------------------------------
-# Run
+# The tender document POST /v1/tenders sends (about 1 KiB), with its pickup
+# and delivery windows computed now so they are in the future.
 
-echo "haulgate benchmark: GET $PATH_WHOAMI over TLS 1.3 + client certificate"
-echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
-echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
-echo "machine load average at start (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg) — other work on the machine moves absolute numbers; compare ratios"
-echo "load: $CONNS connections, $THREADS loadgen threads, ${WARMUP} s warm-up + ${DURATION} s per round, $ROUNDS rounds alternating"
-echo
-
-start_nginx || die "nginx did not start (log above)"
-if ! load probe "$NGINX_PORT" 1 0 1 1 >/dev/null; then
-    sed 's/^/  /' "$TMP/loadgen-probe.err" >&2
-    die "nginx does not answer GET $PATH_WHOAMI with 2xx over mTLS (loadgen output above)"
-fi
-
-HG_OK=0
-if start_haulgated; then
-    sleep 1 # let start-up allocations settle before reading idle RSS
-    HG_RSS_START=$(rss_kib "$HG_PID")
-    if load probe "$HG_PORT" 1 0 1 1 >/dev/null; then
-        HG_OK=1
-    else
-        note "SKIP haulgated: it does not answer GET $PATH_WHOAMI with 2xx over mTLS:"
-        sed 's/^/  /' "$TMP/loadgen-probe.err" >&2
-    fi
-fi
-
-RESULTS=$BUILD/bench/whoami.jsonl
-KEEP_RESULTS=1
-if ! { : >"$RESULTS"; } 2>/dev/null; then
-    RESULTS=$TMP/whoami.jsonl
-    KEEP_RESULTS=0
-fi
+TENDER_BODY=$TMP/tender.json
+make_tender_body() {
+    local now t
+    now=$(date -u +%s) || return 1
+    t() { date -u -d "@$((now + $1))" +%Y-%m-%dT%H:%M:%S.000Z; }
+    cat >"$TENDER_BODY" <<JSON || return 1
+{"tmsLoadId":"LOAD-BENCH-$now","origin":{"name":"Dallas Distribution Center, Dock 14","lat":32.7767,"lon":-96.797},"destination":{"name":"Houston Cross-Dock North, Door 3","lat":29.7604,"lon":-95.3698},"pickupWindow":{"start":"$(t 86400)","end":"$(t 93600)"},"deliveryWindow":{"start":"$(t 108000)","end":"$(t 122400)"},"weightLbs":38250.5,"equipment":"dry_van","hazmat":false,"lane":"DAL-HOU","region":"TX","requirements":{"autonomyAllowed":true,"humanFallbackAllowed":true},"offeredRate":{"currency":"USD","amount":1875.25},"extensions":{"shipperRef":"PO-4471-2291-AX","commodity":"palletized consumer goods","pallets":26,"notes":"Appointment required at destination; call 30 minutes before arrival. Liftgate not required. Seal number recorded on the bill of lading.","contacts":[{"role":"shipper","phone":"+1-214-555-0142"},{"role":"consignee","phone":"+1-713-555-0199"}]}}
+JSON
+}
+POST_ARGS=(--method POST --body-file "$TENDER_BODY" --unique-header Idempotency-Key)
 
 field() { # JSON-LINE KEY -> number
     sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" <<<"$1"
 }
-
-declare -A RPS P50 P99 CPU
-RATIOS=""
-printf '%-6s %-10s %12s %9s %9s %8s %10s %7s\n' round server req/s "p50 ms" "p99 ms" errors "cpu us/req" ratio
-for r in $(seq "$ROUNDS"); do
-    round_nginx=""
-    for s in nginx haulgated; do
-        if [ "$s" = nginx ]; then
-            port=$NGINX_PORT
-            spid=$NGINX_PID
-        else
-            [ "$HG_OK" = 1 ] || continue
-            port=$HG_PORT
-            spid=$HG_PID
-        fi
-        t0=$(cpu_ticks "$spid")
-        line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS")
-        rc=$?
-        t1=$(cpu_ticks "$spid")
-        if [ -z "$line" ]; then
-            note "round $r $s: loadgen produced no result (exit $rc):"
-            sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
-            continue
-        fi
-        echo "$line" >>"$RESULTS"
-        [ "$rc" = 0 ] || sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
-        rps=$(field "$line" rps)
-        # Server CPU per request over warm-up + measurement: far less
-        # sensitive to other work on the machine than req/s.
-        cpu=$(awk -v t="$((t1 - t0))" -v hz="$TICK_HZ" -v a="$(field "$line" requests)" \
-            -v b="$(field "$line" warmup_requests)" 'BEGIN { if (a + b > 0) printf "%.1f", t * 1e6 / hz / (a + b) }')
-        [ -n "$cpu" ] && CPU[$s]+="$cpu "
-        RPS[$s]+="$rps "
-        P50[$s]+="$(field "$line" p50_us) "
-        P99[$s]+="$(field "$line" p99_us) "
-        # Each haulgated run is paired with the nginx run just before it:
-        # the pair saw nearly the same machine, so their ratio is steadier
-        # than either number.
-        ratio=""
-        if [ "$s" = nginx ]; then
-            round_nginx=$rps
-        elif [ -n "$round_nginx" ]; then
-            ratio=$(awk -v h="$rps" -v n="$round_nginx" 'BEGIN { if (n > 0) printf "%.2f", h / n }')
-            [ -n "$ratio" ] && RATIOS+="$ratio "
-        fi
-        awk -v r="$r" -v s="$s" -v rps="$rps" -v p50="$(field "$line" p50_us)" \
-            -v p99="$(field "$line" p99_us)" -v e="$(field "$line" errors)" -v q="$ratio" -v c="$cpu" \
-            'BEGIN { printf "%-6s %-10s %12.1f %9.3f %9.3f %8d %10s %7s\n", r, s, rps, p50 / 1000, p99 / 1000, e, c, q }'
-    done
-done
 
 median() { # numbers... -> median (mean of the middle two for an even count)
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
@@ -359,86 +332,394 @@ median() { # numbers... -> median (mean of the middle two for an even count)
         if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo
-echo "median of rounds:"
-printf '%-10s %12s %9s %9s %10s\n' server req/s "p50 ms" "p99 ms" "cpu us/req"
-declare -A MRPS MP50 MP99 MCPU
-for s in nginx haulgated; do
-    [ -n "${RPS[$s]:-}" ] || continue
-    # shellcheck disable=SC2086  # the lists are space-separated numbers
-    MRPS[$s]=$(median ${RPS[$s]})
-    # shellcheck disable=SC2086
-    MP50[$s]=$(median ${P50[$s]})
-    # shellcheck disable=SC2086
-    MP99[$s]=$(median ${P99[$s]})
-    # shellcheck disable=SC2086
-    MCPU[$s]=$(median ${CPU[$s]:-})
-    awk -v s="$s" -v a="${MRPS[$s]}" -v b="${MP50[$s]}" -v c="${MP99[$s]}" -v d="${MCPU[$s]}" \
-        'BEGIN { printf "%-10s %12.1f %9.3f %9.3f %10s\n", s, a, b / 1000, c / 1000, d }'
-done
+# Keep the raw JSON lines in BUILD/bench/NAME.jsonl if it is writable, else
+# in the temporary directory (and say so at the end).
+results_file() { # NAME -> path on stdout
+    if { : >"$BUILD/bench/$1.jsonl"; } 2>/dev/null; then
+        echo "$BUILD/bench/$1.jsonl"
+    else
+        : >"$TMP/$1.jsonl"
+        echo "$TMP/$1.jsonl"
+    fi
+}
+results_note() { # PATH
+    case $1 in
+    "$TMP"/*) echo "raw results not kept: $BUILD/bench is not writable" ;;
+    *) echo "raw results (one JSON line per run): $1" ;;
+    esac
+}
+
+# Server CPU per request over warm-up + measurement: far less sensitive to
+# other work on the machine than req/s.
+cpu_per_req() { # TICKS JSON-LINE
+    awk -v t="$1" -v hz="$TICK_HZ" -v a="$(field "$2" requests)" \
+        -v b="$(field "$2" warmup_requests)" 'BEGIN { if (a + b > 0) printf "%.1f", t * 1e6 / hz / (a + b) }'
+}
+
+# ---------------------------------------------------------------------------
+# Run
+
+if want whoami; then
+    echo "haulgate benchmark: GET $PATH_WHOAMI over TLS 1.3 + client certificate"
+elif want tenders; then
+    echo "haulgate benchmark: POST and GET $PATH_TENDERS over TLS 1.3 + client certificate"
+else
+    echo "haulgate benchmark: the audit log"
+fi
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
+if [ "$NEED_SERVERS" = 1 ]; then
+    echo "versions: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
+fi
+echo "machine load average at start (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg) — other work on the machine moves absolute numbers; compare ratios"
+if [ "$NEED_SERVERS" = 1 ]; then
+    echo "load: $CONNS connections, $THREADS loadgen threads, ${WARMUP} s warm-up + ${DURATION} s per round, $ROUNDS rounds alternating"
+fi
+[ "$ONLY" = all ] || echo "sections: $ONLY (HG_BENCH_ONLY)"
 echo
 
-if [ -n "$RATIOS" ]; then
-    # shellcheck disable=SC2086  # a space-separated list of numbers
-    q=$(median $RATIOS)
-    awk -v q="$q" -v hp="${MP99[haulgated]:-0}" -v np="${MP99[nginx]:-0}" \
-        -v hc="${MCPU[haulgated]:-0}" -v nc="${MCPU[nginx]:-0}" 'BEGIN {
-        printf "ratio haulgated/nginx req/s (median of per-round ratios): %.2f (target >= 0.50: %s)\n",
-            q, (q >= 0.5 ? "met" : "NOT met")
-        if (np > 0 && hp > 0) printf "ratio haulgated/nginx p99 (medians): %.2f (lower is better)\n", hp / np
-        if (nc > 0 && hc > 0) printf "ratio haulgated/nginx server CPU per request (medians): %.2f (lower is better)\n", hc / nc }'
-else
-    echo "ratio haulgated/nginx req/s: not measured (haulgated skipped, see above)"
+HG_OK=0
+if [ "$NEED_SERVERS" = 1 ]; then
+    make_pki
+    make_tender_body || die "cannot write the tender document $TENDER_BODY"
+    start_nginx || die "nginx did not start (log above)"
+    if ! load probe "$NGINX_PORT" 1 0 1 1 >/dev/null; then
+        sed 's/^/  /' "$TMP/loadgen-probe.err" >&2
+        die "nginx does not answer GET $PATH_WHOAMI with 2xx over mTLS (loadgen output above)"
+    fi
+    if start_haulgated; then
+        sleep 1 # let start-up allocations settle before reading idle RSS
+        HG_RSS_START=$(rss_kib "$HG_PID")
+        if load probe "$HG_PORT" 1 0 1 1 >/dev/null; then
+            HG_OK=1
+        else
+            note "SKIP haulgated: it does not answer GET $PATH_WHOAMI with 2xx over mTLS:"
+            sed 's/^/  /' "$TMP/loadgen-probe.err" >&2
+        fi
+    fi
 fi
 
-if [ -n "$HG_PID" ] && kill -0 "$HG_PID" 2>/dev/null; then
-    sleep 2 # let the load's connections close before reading idle RSS
-    rss_end=$(rss_kib "$HG_PID")
-    awk -v a="${HG_RSS_START:-0}" -v b="${rss_end:-0}" 'BEGIN {
-        m = (a > b ? a : b) / 1024
-        printf "haulgated RSS (VmRSS): %.1f MiB idle after start, %.1f MiB idle after load (target <= 20 MiB: %s)\n",
-            a / 1024, b / 1024, (m <= 20 ? "met" : "NOT met") }'
-elif [ -n "$HG_RSS_START" ]; then
-    echo "haulgated RSS (VmRSS): $(mib "$HG_RSS_START") MiB idle after start; it exited before the end (see its log)"
-else
-    echo "haulgated RSS: not measured (haulgated skipped)"
-fi
-if [ -n "$NGINX_PID" ]; then
-    total=$(rss_kib "$NGINX_PID")
-    for c in $(pgrep -P "$NGINX_PID" 2>/dev/null); do
-        k=$(rss_kib "$c")
-        total=$((${total:-0} + ${k:-0}))
+# ---- issue 2: GET /v1/whoami, nginx beside haulgated ----
+section_whoami() {
+    local RESULTS
+    RESULTS=$(results_file whoami)
+    declare -A RPS P50 P99 CPU
+    local RATIOS="" r s port spid line rc t0 t1 rps cpu ratio round_nginx
+    printf '%-6s %-10s %12s %9s %9s %8s %10s %7s\n' round server req/s "p50 ms" "p99 ms" errors "cpu us/req" ratio
+    for r in $(seq "$ROUNDS"); do
+        round_nginx=""
+        for s in nginx haulgated; do
+            if [ "$s" = nginx ]; then
+                port=$NGINX_PORT
+                spid=$NGINX_PID
+            else
+                [ "$HG_OK" = 1 ] || continue
+                port=$HG_PORT
+                spid=$HG_PID
+            fi
+            t0=$(cpu_ticks "$spid")
+            line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS")
+            rc=$?
+            t1=$(cpu_ticks "$spid")
+            if [ -z "$line" ]; then
+                note "round $r $s: loadgen produced no result (exit $rc):"
+                sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+                continue
+            fi
+            echo "$line" >>"$RESULTS"
+            [ "$rc" = 0 ] || sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+            rps=$(field "$line" rps)
+            cpu=$(cpu_per_req "$((t1 - t0))" "$line")
+            [ -n "$cpu" ] && CPU[$s]+="$cpu "
+            RPS[$s]+="$rps "
+            P50[$s]+="$(field "$line" p50_us) "
+            P99[$s]+="$(field "$line" p99_us) "
+            # Each haulgated run is paired with the nginx run just before
+            # it: the pair saw nearly the same machine, so their ratio is
+            # steadier than either number.
+            ratio=""
+            if [ "$s" = nginx ]; then
+                round_nginx=$rps
+            elif [ -n "$round_nginx" ]; then
+                ratio=$(awk -v h="$rps" -v n="$round_nginx" 'BEGIN { if (n > 0) printf "%.2f", h / n }')
+                [ -n "$ratio" ] && RATIOS+="$ratio "
+            fi
+            awk -v r="$r" -v s="$s" -v rps="$rps" -v p50="$(field "$line" p50_us)" \
+                -v p99="$(field "$line" p99_us)" -v e="$(field "$line" errors)" -v q="$ratio" -v c="$cpu" \
+                'BEGIN { printf "%-6s %-10s %12.1f %9.3f %9.3f %8d %10s %7s\n", r, s, rps, p50 / 1000, p99 / 1000, e, c, q }'
+        done
     done
-    echo "nginx RSS (master + workers, for reference): $(mib "$total") MiB"
-fi
-if [ -s "$TMP/haulgated.log" ]; then
+
     echo
-    echo "haulgated wrote to its log (last lines):"
-    tail -n 5 "$TMP/haulgated.log" | sed 's/^/  /'
-fi
-echo
-if [ "$KEEP_RESULTS" = 1 ]; then
-    echo "raw results (one JSON line per run): $RESULTS"
-else
-    echo "raw results not kept: $BUILD/bench is not writable"
-fi
+    echo "median of rounds:"
+    printf '%-10s %12s %9s %9s %10s\n' server req/s "p50 ms" "p99 ms" "cpu us/req"
+    declare -A MRPS MP50 MP99 MCPU
+    for s in nginx haulgated; do
+        [ -n "${RPS[$s]:-}" ] || continue
+        # shellcheck disable=SC2086  # the lists are space-separated numbers
+        MRPS[$s]=$(median ${RPS[$s]})
+        # shellcheck disable=SC2086
+        MP50[$s]=$(median ${P50[$s]})
+        # shellcheck disable=SC2086
+        MP99[$s]=$(median ${P99[$s]})
+        # shellcheck disable=SC2086
+        MCPU[$s]=$(median ${CPU[$s]:-})
+        awk -v s="$s" -v a="${MRPS[$s]}" -v b="${MP50[$s]}" -v c="${MP99[$s]}" -v d="${MCPU[$s]}" \
+            'BEGIN { printf "%-10s %12.1f %9.3f %9.3f %10s\n", s, a, b / 1000, c / 1000, d }'
+    done
+    echo
+
+    if [ -n "$RATIOS" ]; then
+        local q
+        # shellcheck disable=SC2086  # a space-separated list of numbers
+        q=$(median $RATIOS)
+        awk -v q="$q" -v hp="${MP99[haulgated]:-0}" -v np="${MP99[nginx]:-0}" \
+            -v hc="${MCPU[haulgated]:-0}" -v nc="${MCPU[nginx]:-0}" 'BEGIN {
+            printf "ratio haulgated/nginx req/s (median of per-round ratios): %.2f (target >= 0.50: %s)\n",
+                q, (q >= 0.5 ? "met" : "NOT met")
+            if (np > 0 && hp > 0) printf "ratio haulgated/nginx p99 (medians): %.2f (lower is better)\n", hp / np
+            if (nc > 0 && hc > 0) printf "ratio haulgated/nginx server CPU per request (medians): %.2f (lower is better)\n", hc / nc }'
+    else
+        echo "ratio haulgated/nginx req/s: not measured (haulgated skipped, see above)"
+    fi
+
+    if [ -n "$HG_PID" ] && kill -0 "$HG_PID" 2>/dev/null; then
+        sleep 2 # let the load's connections close before reading idle RSS
+        local rss_end
+        rss_end=$(rss_kib "$HG_PID")
+        awk -v a="${HG_RSS_START:-0}" -v b="${rss_end:-0}" 'BEGIN {
+            m = (a > b ? a : b) / 1024
+            printf "haulgated RSS (VmRSS): %.1f MiB idle after start, %.1f MiB idle after load (target <= 20 MiB: %s)\n",
+                a / 1024, b / 1024, (m <= 20 ? "met" : "NOT met") }'
+    elif [ -n "$HG_RSS_START" ]; then
+        echo "haulgated RSS (VmRSS): $(mib "$HG_RSS_START") MiB idle after start; it exited before the end (see its log)"
+    else
+        echo "haulgated RSS: not measured (haulgated skipped)"
+    fi
+    if [ -n "$NGINX_PID" ]; then
+        local total k c
+        total=$(rss_kib "$NGINX_PID")
+        for c in $(pgrep -P "$NGINX_PID" 2>/dev/null); do
+            k=$(rss_kib "$c")
+            total=$((${total:-0} + ${k:-0}))
+        done
+        echo "nginx RSS (master + workers, for reference): $(mib "$total") MiB"
+    fi
+    if [ -s "$TMP/haulgated.log" ]; then
+        echo
+        echo "haulgated wrote to its log (last lines):"
+        tail -n 5 "$TMP/haulgated.log" | sed 's/^/  /'
+    fi
+    echo
+    results_note "$RESULTS"
+}
+
+# ---- issue 3: POST /v1/tenders beside sqlite_naive, GET /v1/tenders/{id}
+# beside nginx's static file ----
+section_tenders() {
+    echo
+    echo "== tenders: POST $PATH_TENDERS (fresh Idempotency-Key each, store durability full) beside"
+    echo "   sqlite_naive (one ~1 KiB row per transaction, WAL + synchronous=FULL, same filesystem);"
+    echo "   GET $PATH_TENDERS/{id} round-robin over $TENDER_IDS tenders beside nginx serving the same document as a static file"
+    if [ "$HG_OK" != 1 ]; then
+        echo "tenders: not measured (haulgated skipped, see above)"
+        return 0
+    fi
+    local naive_ok=1
+    if [ ! -x "$SQLITE_NAIVE" ]; then
+        note "SKIP sqlite_naive: $SQLITE_NAIVE is not built (make -j2 $BUILD_ARG/bench/sqlite_naive)"
+        naive_ok=0
+    fi
+    local probe=$TMP/tenders-probe.txt ids=$TMP/tender-ids.txt log_lines
+    log_lines=$(wc -l <"$TMP/haulgated.log" 2>/dev/null || echo 0)
+    if ! load tprobe "$HG_PORT" 1 0 1 1 "$PATH_TENDERS" "${POST_ARGS[@]}" \
+        --save-location "$probe" >/dev/null || [ ! -s "$probe" ]; then
+        note "SKIP tenders: haulgated does not answer POST $PATH_TENDERS with 2xx and a Location over mTLS:"
+        sed 's/^/  /' "$TMP/loadgen-tprobe.err" >&2
+        return 0
+    fi
+    head -n "$TENDER_IDS" "$probe" >"$ids"
+    # nginx's static document: the bytes haulgated serves for a tender.
+    local first
+    first=$(head -n 1 "$ids")
+    if command -v curl >/dev/null 2>&1 &&
+        curl -sf --resolve "$SERVERNAME:$HG_PORT:127.0.0.1" --cacert "$PKI/ca.crt" \
+            --cert "$PKI/tms.crt" --key "$PKI/tms.key" -o "$TMP/nginx/static/tender.json.new" \
+            "https://$SERVERNAME:$HG_PORT$first" 2>"$TMP/curl.err"; then
+        mv "$TMP/nginx/static/tender.json.new" "$TMP/nginx/static/tender.json"
+    else
+        note "could not fetch $first from haulgated with curl; nginx serves the POST body instead (similar size)"
+    fi
+    echo "   tender document: $(wc -c <"$TENDER_BODY") bytes posted, $(wc -c <"$TMP/nginx/static/tender.json") bytes served by GET"
+    echo "   rate/s is rows/s for sqlite_naive and 2xx responses/s for the HTTP runs; ratios pair runs of the same round"
+
+    local RESULTS
+    RESULTS=$(results_file tenders)
+    declare -A RATE P50 P99 CPU
+    local POST_RATIOS="" GET_RATIOS="" r s port spid line rc t0 t1 rate cpu ratio base_naive base_nginx
+    local have_ids=0 e
+    printf '%-6s %-13s %12s %9s %9s %8s %10s %7s\n' round run rate/s "p50 ms" "p99 ms" errors "cpu us/req" ratio
+    for r in $(seq "$ROUNDS"); do
+        base_naive=""
+        base_nginx=""
+        for s in sqlite_naive hg_post nginx_get hg_get; do
+            cpu=""
+            ratio=""
+            case $s in
+            sqlite_naive)
+                [ "$naive_ok" = 1 ] || continue
+                line=$(timeout $((DURATION + WARMUP + 30)) "$SQLITE_NAIVE" --dir "$TMP" \
+                    --duration "$DURATION" --warmup "$WARMUP" --label "$s" --format json \
+                    2>"$TMP/loadgen-$s.err")
+                rc=$?
+                ;;
+            hg_post)
+                t0=$(cpu_ticks "$HG_PID")
+                line=$(load "$s" "$HG_PORT" "$DURATION" "$WARMUP" "$CONNS" "$THREADS" "$PATH_TENDERS" \
+                    "${POST_ARGS[@]}" --save-location "$TMP/tenders-r$r.txt")
+                rc=$?
+                t1=$(cpu_ticks "$HG_PID")
+                ;;
+            nginx_get | hg_get)
+                if [ "$s" = nginx_get ]; then port=$NGINX_PORT spid=$NGINX_PID; else port=$HG_PORT spid=$HG_PID; fi
+                t0=$(cpu_ticks "$spid")
+                line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS" "$PATH_TENDERS" \
+                    --paths-file "$ids")
+                rc=$?
+                t1=$(cpu_ticks "$spid")
+                ;;
+            esac
+            if [ -z "$line" ]; then
+                note "round $r $s: no result (exit $rc):"
+                sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+                continue
+            fi
+            echo "$line" >>"$RESULTS"
+            [ "$rc" = 0 ] || sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+            if [ "$s" = sqlite_naive ]; then
+                rate=$(field "$line" rps)
+                base_naive=$rate
+            else
+                # Only successful responses count: a 503 from a full write
+                # queue is fast and would flatter req/s.
+                rate=$(awk -v ok="$(field "$line" ok)" -v d="$(field "$line" duration_s)" \
+                    'BEGIN { if (d > 0) printf "%.1f", ok / d; else print 0 }')
+                cpu=$(cpu_per_req "$((t1 - t0))" "$line")
+            fi
+            case $s in
+            hg_post)
+                if [ -n "$base_naive" ]; then
+                    ratio=$(awk -v h="$rate" -v n="$base_naive" 'BEGIN { if (n > 0) printf "%.2f", h / n }')
+                    [ -n "$ratio" ] && POST_RATIOS+="$ratio "
+                fi
+                # The GET runs cycle through tenders this run created.
+                if [ "$have_ids" = 0 ] &&
+                    [ "$(wc -l <"$TMP/tenders-r$r.txt" 2>/dev/null || echo 0)" -ge "$TENDER_IDS" ]; then
+                    head -n "$TENDER_IDS" "$TMP/tenders-r$r.txt" >"$ids"
+                    have_ids=1
+                fi
+                ;;
+            nginx_get) base_nginx=$rate ;;
+            hg_get)
+                if [ -n "$base_nginx" ]; then
+                    ratio=$(awk -v h="$rate" -v n="$base_nginx" 'BEGIN { if (n > 0) printf "%.2f", h / n }')
+                    [ -n "$ratio" ] && GET_RATIOS+="$ratio "
+                fi
+                ;;
+            esac
+            RATE[$s]+="$rate "
+            P50[$s]+="$(field "$line" p50_us) "
+            P99[$s]+="$(field "$line" p99_us) "
+            [ -n "$cpu" ] && CPU[$s]+="$cpu "
+            e=$(field "$line" errors)
+            awk -v r="$r" -v s="$s" -v x="$rate" -v p50="$(field "$line" p50_us)" \
+                -v p99="$(field "$line" p99_us)" -v e="${e:-0}" -v q="$ratio" -v c="${cpu:--}" \
+                'BEGIN { printf "%-6s %-13s %12.1f %9.3f %9.3f %8d %10s %7s\n", r, s, x, p50 / 1000, p99 / 1000, e, c, q }'
+        done
+    done
+
+    echo
+    echo "median of rounds:"
+    printf '%-13s %12s %9s %9s %10s\n' run rate/s "p50 ms" "p99 ms" "cpu us/req"
+    declare -A MP99 MCPU
+    local m
+    for s in sqlite_naive hg_post nginx_get hg_get; do
+        [ -n "${RATE[$s]:-}" ] || continue
+        # shellcheck disable=SC2086  # the lists are space-separated numbers
+        m=$(median ${RATE[$s]})
+        # shellcheck disable=SC2086
+        MP99[$s]=$(median ${P99[$s]})
+        # shellcheck disable=SC2086
+        MCPU[$s]=$(median ${CPU[$s]:-})
+        # shellcheck disable=SC2086
+        awk -v s="$s" -v a="$m" -v b="$(median ${P50[$s]})" -v c="${MP99[$s]}" -v d="${MCPU[$s]:--}" \
+            'BEGIN { printf "%-13s %12.1f %9.3f %9.3f %10s\n", s, a, b / 1000, c / 1000, d }'
+    done
+    echo
+
+    local q
+    if [ -n "$POST_RATIOS" ]; then
+        # shellcheck disable=SC2086  # a space-separated list of numbers
+        q=$(median $POST_RATIOS)
+        awk -v q="$q" 'BEGIN { printf "ratio haulgated POST %s / sqlite_naive rows/s (median of per-round ratios): %.2f (target >= 1.00: %s)\n",
+            "'"$PATH_TENDERS"'", q, (q >= 1.0 ? "met" : "NOT met") }'
+    else
+        echo "ratio haulgated POST $PATH_TENDERS / sqlite_naive: not measured (see above)"
+    fi
+    if [ -n "${MP99[hg_post]:-}" ]; then
+        awk -v p="${MP99[hg_post]}" 'BEGIN { printf "haulgated POST %s p99 (median of rounds): %.3f ms (target <= 20 ms: %s)\n",
+            "'"$PATH_TENDERS"'", p / 1000, (p <= 20000 ? "met" : "NOT met") }'
+    fi
+    if [ -n "$GET_RATIOS" ]; then
+        # shellcheck disable=SC2086  # a space-separated list of numbers
+        q=$(median $GET_RATIOS)
+        awk -v q="$q" 'BEGIN { printf "ratio haulgated GET %s/{id} / nginx static req/s (median of per-round ratios): %.2f (target >= 0.50: %s)\n",
+            "'"$PATH_TENDERS"'", q, (q >= 0.5 ? "met" : "NOT met") }'
+    else
+        echo "ratio haulgated GET $PATH_TENDERS/{id} / nginx: not measured (see above)"
+    fi
+    if [ -n "${MCPU[hg_get]:-}" ] && [ -n "${MCPU[nginx_get]:-}" ]; then
+        awk -v h="${MCPU[hg_get]}" -v n="${MCPU[nginx_get]}" 'BEGIN { if (n > 0)
+            printf "ratio haulgated/nginx GET server CPU per request (medians): %.2f (lower is better)\n", h / n }'
+    fi
+    if [ -d "$TMP/hg-data" ]; then
+        echo "haulgated data dir after the tender rounds (store, WAL, audit log): $(du -sk "$TMP/hg-data" | awk '{ printf "%.1f", $1 / 1024 }') MiB"
+    fi
+    local now_lines
+    now_lines=$(wc -l <"$TMP/haulgated.log" 2>/dev/null || echo 0)
+    if [ "$now_lines" -gt "$log_lines" ]; then
+        echo
+        echo "haulgated wrote to its log during the tender rounds (last lines):"
+        tail -n +"$((log_lines + 1))" "$TMP/haulgated.log" | tail -n 5 | sed 's/^/  /'
+    fi
+    echo
+    results_note "$RESULTS"
+}
 
 # ---- issue 5: the audit log, beside `openssl speed` (the hashing ceiling) ----
 # Records for the verify part: HG_BENCH_AUDIT_RECORDS (default 1,000,000; 0 skips).
-audit_records=${HG_BENCH_AUDIT_RECORDS:-1000000}
-if [ "$audit_records" != 0 ] && [ -x "$BUILD/bench/audit_bench" ]; then
-    echo
-    echo "== audit log: durable appends and verify, beside openssl speed sha256"
-    "$BUILD/bench/audit_bench" "$audit_records" 2>&1 | tee "$TMP/audit_bench.txt" | sed 's/^/  /'
-    echo "  -- openssl speed -seconds 3 sha256"
-    openssl speed -seconds 3 sha256 2>/dev/null | tail -1 | sed 's/^/  /' | tee "$TMP/speed.txt"
-    # last column of openssl's table is 16384-byte blocks, in kB/s ("2104567.89k")
-    ossl=$(awk '{v=$NF; sub(/k$/, "", v); printf "%.0f", v / 1000}' "$TMP/speed.txt")
-    ver=$(sed -n 's/.*verify (haulctl audit verify path): [0-9.]* s = \([0-9]*\) MB\/s.*/\1/p' "$TMP/audit_bench.txt")
-    best=$(awk '/durable appends\/s/ { v = $(NF - 2); if (v > m) m = v } END { printf "%.0f", m }' "$TMP/audit_bench.txt")
-    if [ -n "$ossl" ] && [ -n "$ver" ] && [ "$ossl" -gt 0 ]; then
-        awk -v v="$ver" -v o="$ossl" 'BEGIN { printf "ratio audit verify / openssl sha256 (16 KiB): %d / %d MB/s = %.2f (target >= 0.50: %s)\n", v, o, v / o, (v / o >= 0.5 ? "met" : "NOT met") }'
+section_audit() {
+    local audit_records=${HG_BENCH_AUDIT_RECORDS:-1000000}
+    if [ "$audit_records" != 0 ] && [ -x "$BUILD/bench/audit_bench" ]; then
+        echo
+        echo "== audit log: durable appends and verify, beside openssl speed sha256"
+        "$BUILD/bench/audit_bench" "$audit_records" 2>&1 | tee "$TMP/audit_bench.txt" | sed 's/^/  /'
+        echo "  -- openssl speed -seconds 3 sha256"
+        openssl speed -seconds 3 sha256 2>/dev/null | tail -1 | sed 's/^/  /' | tee "$TMP/speed.txt"
+        # last column of openssl's table is 16384-byte blocks, in kB/s ("2104567.89k")
+        local ossl ver best
+        ossl=$(awk '{v=$NF; sub(/k$/, "", v); printf "%.0f", v / 1000}' "$TMP/speed.txt")
+        ver=$(sed -n 's/.*verify (haulctl audit verify path): [0-9.]* s = \([0-9]*\) MB\/s.*/\1/p' "$TMP/audit_bench.txt")
+        best=$(awk '/durable appends\/s/ { v = $(NF - 2); if (v > m) m = v } END { printf "%.0f", m }' "$TMP/audit_bench.txt")
+        if [ -n "$ossl" ] && [ -n "$ver" ] && [ "$ossl" -gt 0 ]; then
+            awk -v v="$ver" -v o="$ossl" 'BEGIN { printf "ratio audit verify / openssl sha256 (16 KiB): %d / %d MB/s = %.2f (target >= 0.50: %s)\n", v, o, v / o, (v / o >= 0.5 ? "met" : "NOT met") }'
+        fi
+        [ -n "$best" ] && awk -v b="$best" 'BEGIN { printf "best durable appends/s: %d (target >= 50,000: %s)\n", b, (b >= 50000 ? "met" : "NOT met") }'
+    elif [ "$audit_records" != 0 ]; then
+        note "SKIP audit: $BUILD/bench/audit_bench is not built (make -j2 $BUILD_ARG/bench/audit_bench)"
     fi
-    [ -n "$best" ] && awk -v b="$best" 'BEGIN { printf "best durable appends/s: %d (target >= 50,000: %s)\n", b, (b >= 50000 ? "met" : "NOT met") }'
-fi
+}
+
+if want whoami; then section_whoami; fi
+if want tenders; then section_tenders; fi
+if want audit; then section_audit; fi
 exit 0
