@@ -17,8 +17,11 @@
  * isolation (404), unknown fields (400 with pointer), business rules
  * (422), 415, the audit records via /v1/audit/entries, and — after the
  * daemon stops — the SQLite file: every tender has its history and outbox
- * events and every tender event its tender. No response is ever a 5xx. A
- * second daemon with a small rate limit answers 429 with Retry-After.
+ * events and every tender event its tender. No response is a 5xx except
+ * where one is the point: a second daemon with a small rate limit answers
+ * 429 with Retry-After, and a third with a one-job write queue answers 503
+ * overloaded (Retry-After, nothing written; the retry with the same key
+ * creates the tender once).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1400,6 +1403,134 @@ static void rate_limited(void **state)
     hg_it_resp_free(&r);
 }
 
+/* ------------------------------------------------------------ overload */
+
+static int start_overloaded(struct hg_it *it)
+{
+    if (hg_it_setup(it) != 0)
+        return -1;
+    /* one job may wait, one is committed at a time (each with its fsync) */
+    snprintf(it->extra_yaml, sizeof it->extra_yaml,
+             "store:\n  queue_max: 1\n  batch_max: 1\n  durability: full\n");
+    if (hg_it_start_verbose(it) != 0)
+        return -1;
+    static const char *const lanes[] = {"tms", NULL};
+    return hg_it_prism_start(it, lanes);
+}
+
+static int overloaded_setup(void **state)
+{
+    int rc = hg_it_fixture(state, start_overloaded);
+    IT = rc == 0 ? *state : NULL;
+    return rc;
+}
+
+struct burst {
+    const char *body;
+    char key[32];
+    pthread_barrier_t *go;
+    long status;
+    char slug[64];
+    char retry_after[16];
+    int failed;
+};
+
+static void *burst_post(void *arg)
+{
+    struct burst *x = arg;
+    char kh[64];
+    snprintf(kh, sizeof kh, "Idempotency-Key: %s", x->key);
+    const char *h[] = {JSON_CT, kh, NULL};
+    struct hg_it_resp r;
+    if (x->go)
+        pthread_barrier_wait(x->go);
+    if (hg_it_prism_request(IT, "tms", "POST", "/v1/tenders", h, x->body, strlen(x->body), &r) !=
+        0) {
+        x->failed = 1;
+        fprintf(stderr, "burst: %s\n", r.error);
+    }
+    x->status = r.status;
+    json_error_t e;
+    json_t *j = json_loadb(r.body, r.body_len, 0, &e);
+    const char *t = json_string_value(json_object_get(j, "type"));
+    snprintf(x->slug, sizeof x->slug, "%s",
+             t && strlen(t) > strlen(PROBLEMS) ? t + strlen(PROBLEMS) : "");
+    if (!hg_it_resp_header(&r, "Retry-After", x->retry_after, sizeof x->retry_after))
+        x->retry_after[0] = '\0';
+    json_decref(j);
+    hg_it_resp_free(&r);
+    return NULL;
+}
+
+/* A full write queue answers 503 overloaded with Retry-After and writes
+ * nothing: a retry with the same key then creates the tender once. */
+static void overloaded(void **state)
+{
+    (void)state;
+    enum { N = 32 };
+    char *body = tender_json("LOAD-BURST", "BURST-1", 0, 100, NULL);
+    int busy = 0;
+    for (int round = 0; round < 5 && !busy; round++) {
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, N);
+        pthread_t t[N];
+        struct burst x[N];
+        for (int i = 0; i < N; i++) {
+            x[i] = (struct burst){.body = body, .go = &go};
+            snprintf(x[i].key, sizeof x[i].key, "\"burst-%d-%d\"", round, i);
+            pthread_create(&t[i], NULL, burst_post, &x[i]);
+        }
+        for (int i = 0; i < N; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&go);
+        for (int i = 0; i < N; i++) {
+            assert_false(x[i].failed);
+            if (x[i].status == 201)
+                continue;
+            assert_int_equal(x[i].status, 503);
+            assert_string_equal(x[i].slug, "overloaded");
+            int64_t secs;
+            assert_int_equal(hg_parse_i64(x[i].retry_after, 1, 60, &secs), HG_OK);
+            busy++;
+            /* retried with the same key until it goes through */
+            struct burst again = x[i];
+            again.go = NULL;
+            for (int k = 0; k < 50; k++) {
+                burst_post(&again);
+                assert_false(again.failed);
+                if (again.status == 201)
+                    break;
+                assert_int_equal(again.status, 503);
+                sleep_ms(100);
+            }
+            assert_int_equal(again.status, 201);
+        }
+    }
+    if (!busy)
+        skip(); /* the disk committed faster than 32 clients could queue */
+    /* each key made exactly one tender: 32 per round that ran */
+    struct hg_it_resp r;
+    size_t total = 0;
+    char cursor[128] = "";
+    for (;;) {
+        char path[256];
+        snprintf(path, sizeof path, "/v1/tenders?lane=BURST-1&limit=500%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        assert_int_equal(req(VIA_PRISM, "tms", "GET", path, NULL, NULL, &r), 200);
+        json_t *j = body_json(&r);
+        total += json_array_size(json_object_get(j, "items"));
+        const char *next = json_string_value(json_object_get(j, "nextCursor"));
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        json_decref(j);
+        hg_it_resp_free(&r);
+        if (!cursor[0])
+            break;
+    }
+    assert_int_equal(total % N, 0);
+    assert_true(total >= N);
+    free(body);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1419,10 +1550,15 @@ int main(void)
     const struct CMUnitTest limit_tests[] = {
         cmocka_unit_test(rate_limited),
     };
+    const struct CMUnitTest overload_tests[] = {
+        cmocka_unit_test(overloaded),
+    };
     int failed = cmocka_run_group_tests_name("integration/tenders", main_tests, group_setup,
                                              group_teardown);
     failed += cmocka_run_group_tests_name("integration/tenders-ratelimit", limit_tests,
                                           limited_setup, group_teardown);
+    failed += cmocka_run_group_tests_name("integration/tenders-overload", overload_tests,
+                                          overloaded_setup, group_teardown);
     curl_global_cleanup();
     return failed;
 }
