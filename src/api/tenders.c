@@ -732,8 +732,13 @@ void hg_api_tender_cancel(struct hg_http_req *r, struct hg_api *api,
         return;
     size_t blen = 0;
     const char *body = hg_http_req_body(r, &blen);
-    /* the body is optional; when there is one it must say it is JSON */
-    if (blen > 0 && !api__require_json(op))
+    /* the body is optional (white space counts as none); when there is one
+     * it must say it is JSON */
+    size_t ws = 0;
+    while (ws < blen && (body[ws] == ' ' || body[ws] == '\t' || body[ws] == '\r' ||
+                         body[ws] == '\n'))
+        ws++;
+    if (ws < blen && !api__require_json(op))
         return;
     if (!api__op_idem(op))
         return;
