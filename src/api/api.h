@@ -31,6 +31,10 @@ struct hg_api {
 /* Create the api/-private state once cfg, metrics, audit and store are set
  * (before the listeners start). HG_OK, HG_ENOMEM. */
 hg_status hg_api_init(struct hg_api *api, struct hg_err *err);
+/* The daemon is draining: answer every request held by Prefer: wait now
+ * (with the tender as it is) and stop new waits, so SIGTERM does not wait
+ * out tenders.max_wait. Any thread; before the listeners stop. */
+void hg_api_drain(struct hg_api *api);
 /* After the listeners and the store have stopped. Safe twice. */
 void hg_api_cleanup(struct hg_api *api);
 

@@ -123,6 +123,7 @@ struct api_waiter {
 struct api_waiters {
     pthread_mutex_t mu;
     size_t count;
+    int draining;             /* shutting down: no new waits, end the armed ones */
     struct api_waiter *b[API_WAITER_BUCKETS];
 };
 
@@ -141,6 +142,9 @@ int api__waiter_remove(struct api_waiters *ws, struct api_waiter *w);
  * and unlink them. Returns how many were woken. */
 size_t api__waiters_notify(struct api_waiters *ws, const char *tender_id);
 size_t api__waiters_count(struct api_waiters *ws);
+/* Shutting down: end every armed wait now (each answers with the tender as
+ * it is) and make later arms answer at once. Returns how many were woken. */
+size_t api__waiters_drain(struct api_waiters *ws);
 
 /* -------------------------------------------------------- private state */
 struct hg_api_state {

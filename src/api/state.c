@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "api/api_int.h"
+#include "obs/log.h"
 
 hg_status hg_api_init(struct hg_api *api, struct hg_err *err)
 {
@@ -50,6 +51,16 @@ out:
         free(st);
     }
     return rc;
+}
+
+void hg_api_drain(struct hg_api *api)
+{
+    if (!api || !api->st)
+        return;
+    size_t n = api__waiters_drain(&api->st->waiters);
+    if (n)
+        hg_log(HG_LOG_INFO, "ended Prefer: wait early for shutdown", HG_LF_INT("requests", (int64_t)n),
+               HG_LF_END);
 }
 
 void hg_api_cleanup(struct hg_api *api)

@@ -76,7 +76,7 @@ int api__waiter_arm(struct api_waiters *ws, struct api_waiter *w, struct hg_http
 {
     int ret;
     pthread_mutex_lock(&ws->mu);
-    if (!w->linked || w->decided) {
+    if (!w->linked || w->decided || ws->draining) {
         unlink_locked(ws, w);
         ret = 0;
     } else if (hg_http_req_suspend(r, timeout_ms, fn, arg) != HG_OK) {
@@ -118,6 +118,27 @@ size_t api__waiters_notify(struct api_waiters *ws, const char *tender_id)
             }
         }
         w = next;
+    }
+    pthread_mutex_unlock(&ws->mu);
+    return woken;
+}
+
+size_t api__waiters_drain(struct api_waiters *ws)
+{
+    size_t woken = 0;
+    pthread_mutex_lock(&ws->mu);
+    ws->draining = 1;
+    for (size_t i = 0; i < API_WAITER_BUCKETS; i++) {
+        struct api_waiter *w = ws->b[i];
+        while (w) {
+            struct api_waiter *next = w->next;
+            if (w->armed) { /* as in notify: suspended, cannot have answered */
+                hg_http_req_resume(w->r);
+                unlink_locked(ws, w);
+                woken++;
+            }
+            w = next;
+        }
     }
     pthread_mutex_unlock(&ws->mu);
     return woken;

@@ -119,7 +119,7 @@ static const struct cfg_row client_rows[] = {
      .doc = "base64url SHA-256 of the client certificate (x5t#S256)"},
     {.key = "roles", .type = T_STRLIST, .off = COFF(roles), .off2 = COFF(nroles),
      .max = CFG_MAX_LIST, .doc = "roles granted to this principal"},
-    {.key = "tenant", .type = T_STRING, .off = COFF(tenant), .max = 256,
+    {.key = "tenant", .type = T_STRING, .off = COFF(tenant), .max = 64,
      .doc = "tenant the principal belongs to; absent = none"},
     {.key = "regions", .type = T_STRLIST, .off = COFF(regions),
      .off2 = COFF(nregions), .max = CFG_MAX_LIST,

@@ -406,6 +406,7 @@ static hg_status start(struct daemon *d, struct hg_err *err)
 static int stop(struct daemon *d)
 {
     atomic_store(&d->api.ready, 0);
+    hg_api_drain(&d->api);
     if (d->api_srv) {
         uint64_t t0 = hg_mono_us();
         int cut = hg_http_server_stop(d->api_srv, d->cfg->shutdown.drain_timeout_ms);

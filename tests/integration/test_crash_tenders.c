@@ -289,6 +289,47 @@ static void crash_mid_burst(void **state)
     free(run);
 }
 
+struct waiting_post {
+    struct hg_it *it;
+    char body[768];
+    struct hg_it_resp resp;
+    int rc;
+};
+
+static void *waiting_post_main(void *arg)
+{
+    struct waiting_post *p = arg;
+    const char *headers[] = {"Idempotency-Key: \"drain-1\"", "Content-Type: application/json",
+                             "Prefer: wait=30", NULL};
+    p->rc = hg_it_request(p->it, NULL, "tms", "POST", "/v1/tenders", headers, p->body,
+                          strlen(p->body), &p->resp);
+    return NULL;
+}
+
+/* SIGTERM does not sit out a Prefer: wait: the waiting request is answered
+ * at once with the tender as it is, and the daemon exits cleanly. */
+static void drain_ends_waits(void **state)
+{
+    struct hg_it *it = *state;
+    struct waiting_post p;
+    memset(&p, 0, sizeof p);
+    p.it = it;
+    body_for(0, p.body, sizeof p.body);
+    pthread_t t;
+    pthread_create(&t, NULL, waiting_post_main, &p);
+    usleep(700000); /* created and waiting */
+    uint64_t t0 = hg_mono_us();
+    assert_int_equal(hg_it_signal(it, SIGTERM), 0);
+    pthread_join(t, NULL);
+    uint64_t waited_ms = (hg_mono_us() - t0) / 1000;
+    assert_int_equal(p.rc, 0);
+    assert_int_equal(p.resp.status, 201);
+    assert_non_null(strstr(p.resp.body, "\"state\":\"pending\""));
+    assert_true(waited_ms < 8000); /* not the 30 s asked for */
+    hg_it_resp_free(&p.resp);
+    assert_int_equal(hg_it_wait(it, 10000), 0);
+}
+
 static int setup(void **state)
 {
     return hg_it_fixture(state, NULL);
@@ -299,6 +340,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(crash_mid_burst, setup, hg_it_fixture_free),
+        cmocka_unit_test_setup_teardown(drain_ends_waits, setup, hg_it_fixture_free),
     };
     int rc = cmocka_run_group_tests_name("crash_tenders", tests, NULL, NULL);
     curl_global_cleanup();

@@ -512,7 +512,7 @@ static void err_clients(void **state)
                        "    regions:\n      - z\n      - y\n      - z\n",
                12, "clients[0].regions[2]", "\"z\" (also item 0 at line 10)");
     expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n    tenant: \"\"\n",
-               9, "clients[0].tenant", "expected a string of 1 to 256 characters");
+               9, "clients[0].tenant", "expected a string of 1 to 64 characters");
 }
 
 static void err_thumbprint(void **state)
