@@ -1459,16 +1459,13 @@ out:
     return rc;
 }
 
-/* --save-location: every thread's values into FILE (replaced), then a
- * note on stderr when some 2xx responses had none to keep. */
-static hg_status write_saved(const struct run *r, const struct worker *w, size_t nthr,
+/* --save-location: every thread's values into f (opened before the run,
+ * so a bad path fails at once; closed here), then a note on stderr when
+ * some 2xx responses had none to keep. */
+static hg_status write_saved(const struct run *r, FILE *f, const struct worker *w, size_t nthr,
                              const struct stats *st, struct hg_err *err)
 {
     const char *path = r->o.save_location;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return hg_err_set(err, HG_EIO, "cannot create --save-location '%s': %s", path,
-                          strerror(errno));
     for (size_t t = 0; t < nthr; t++)
         if (w[t].saved.len && fwrite(w[t].saved.data, 1, w[t].saved.len, f) != w[t].saved.len)
             break;
@@ -1636,6 +1633,7 @@ int main(int argc, char **argv)
     struct worker *workers = NULL;
     struct conn *conns = NULL;
     struct stats *total = NULL;
+    FILE *save_f = NULL;
     struct hg_err err;
     int code = 1;
     int setup_failed = 0;
@@ -1652,6 +1650,11 @@ int main(int argc, char **argv)
     if (setup_tls(&r, &err) != HG_OK || resolve(&r, &err) != HG_OK ||
         build_requests(&r, &err) != HG_OK) {
         fprintf(stderr, "loadgen: %s\n", hg_err_msg(&err));
+        goto out;
+    }
+    if (r.o.save_location && !(save_f = fopen(r.o.save_location, "w"))) {
+        fprintf(stderr, "loadgen: cannot create --save-location '%s': %s\n", r.o.save_location,
+                strerror(errno));
         goto out;
     }
 
@@ -1719,9 +1722,13 @@ int main(int argc, char **argv)
     if (stopped > r.t_end)
         stopped = r.t_end;
     double secs = stopped > r.t_measure ? (double)(stopped - r.t_measure) / 1e6 : 0.0;
-    if (r.o.save_location && write_saved(&r, workers, nthr, total, &err) != HG_OK) {
-        fprintf(stderr, "loadgen: %s\n", hg_err_msg(&err));
-        goto out;
+    if (save_f) {
+        FILE *f = save_f;
+        save_f = NULL; /* write_saved closes it */
+        if (write_saved(&r, f, workers, nthr, total, &err) != HG_OK) {
+            fprintf(stderr, "loadgen: %s\n", hg_err_msg(&err));
+            goto out;
+        }
     }
     if (print_results(&r, total, secs) != HG_OK) {
         fprintf(stderr, "loadgen: out of memory while printing results\n");
@@ -1744,6 +1751,8 @@ out:
     if (conns)
         for (size_t i = 0; i < (size_t)r.o.connections; i++)
             free(conns[i].req);
+    if (save_f)
+        fclose(save_f);
     free(workers);
     free(conns);
     free(total);
