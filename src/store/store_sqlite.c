@@ -612,6 +612,14 @@ static hg_status sq_open(const struct hg_store_opts *o, void **out, int *schema_
     rc = exec_sql(b->w, "PRAGMA foreign_keys=ON", err, o->path, "enabling foreign keys");
     if (rc != HG_OK)
         goto out;
+    /* The undo data of each job's SAVEPOINT is a statement journal; past
+     * 64 KiB SQLite spills it to a temporary file in /var/tmp, created and
+     * deleted once per commit group (15% of POST CPU in the profile,
+     * docs/performance.md). A group is at most batch_max jobs of a few KiB:
+     * keep it in memory. Durability is unaffected: the WAL is the journal. */
+    rc = exec_sql(b->w, "PRAGMA temp_store=MEMORY", err, o->path, "keeping temporary data in memory");
+    if (rc != HG_OK)
+        goto out;
     rc = migrate(b->w, o->path, schema_version, err);
     if (rc != HG_OK)
         goto out;

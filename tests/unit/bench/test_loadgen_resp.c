@@ -190,10 +190,57 @@ static void bounds(void **state)
     assert_int_equal(rp_eof(&P), RP_ERROR);
 }
 
+/* --save-location: the Location of a complete response, trimmed. */
+static void location_header(void **state)
+{
+    (void)state;
+    size_t used = 0, vlen = 0;
+    rp_reset(&P, 0);
+    assert_int_equal(feed("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n"
+                          "location: \t/v1/tenders/abc \r\n\r\n", &used),
+                     RP_COMPLETE);
+    const char *v = rp_header(&P, "Location", &vlen);
+    assert_non_null(v);
+    assert_int_equal(vlen, strlen("/v1/tenders/abc"));
+    assert_memory_equal(v, "/v1/tenders/abc", vlen);
+    assert_null(rp_header(&P, "ETag", &vlen));
+    assert_int_equal(vlen, 0);
+    /* not complete yet: nothing */
+    rp_reset(&P, 0);
+    assert_int_equal(feed("HTTP/1.1 201 Created\r\nLocation: /x\r\n", &used), RP_MORE);
+    assert_null(rp_header(&P, "Location", &vlen));
+}
+
+/* --paths-file lines: comments, blanks, CRLF, and the refusals. */
+static void paths_file_lines(void **state)
+{
+    (void)state;
+    const char *d = "# ids\n/v1/tenders/a\r\n\n/v1/tenders/b";
+    size_t pos = 0, line = 0, plen = 0;
+    const char *path = NULL, *why = NULL;
+    assert_int_equal(paths_next(d, strlen(d), &pos, &line, &path, &plen, &why), 1);
+    assert_int_equal(plen, 13);
+    assert_memory_equal(path, "/v1/tenders/a", 13);
+    assert_int_equal(paths_next(d, strlen(d), &pos, &line, &path, &plen, &why), 1);
+    assert_memory_equal(path, "/v1/tenders/b", 13);
+    assert_int_equal(line, 4);
+    assert_int_equal(paths_next(d, strlen(d), &pos, &line, &path, &plen, &why), 0);
+    const char *bad[] = {"v1/x\n", "/a b\n", "/caf\xc3\xa9\n"};
+    for (size_t i = 0; i < 3; i++) {
+        pos = line = 0;
+        why = NULL;
+        assert_int_equal(paths_next(bad[i], strlen(bad[i]), &pos, &line, &path, &plen, &why),
+                         -1);
+        assert_non_null(why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(content_length),
+        cmocka_unit_test(location_header),
+        cmocka_unit_test(paths_file_lines),
         cmocka_unit_test(chunked_with_trailer),
         cmocka_unit_test(interim_then_final),
         cmocka_unit_test(read_until_close),
