@@ -182,9 +182,6 @@ int api__etags_match_strong(const struct api_etags *e, int64_t version);
 /* If-None-Match uses the weak comparison. */
 int api__etags_match_weak(const struct api_etags *e, int64_t version);
 
-/* RFC 3339 date-time (any offset, fractional seconds to ms; finer digits
- * must be zero) → Unix ms. HG_OK or HG_EPARSE. */
-hg_status api__time_parse(const char *s, size_t n, int64_t *ms);
 
 /* 1 if the Content-Type value is application/json (any case, parameters
  * allowed, charset only utf-8). */
@@ -306,9 +303,6 @@ struct hg_query;
 int api__join_header(struct hg_http_req *r, const char *name, char *buf, size_t cap);
 /* 1 if the request says its body is JSON; else answers 415 (op freed). */
 int api__require_json(struct api_op *op);
-/* 1 if id is a UUID in either case, with its lower-case form (how ids are
- * stored) in out; else 0 (no resource has such an id). */
-int api__id_norm(const char *id, char out[37]);
 /* "\"<version>\"" */
 void api__etag(int64_t version, char out[32]);
 /* The prologue of a read: store open (else 503), principal's tenant (else

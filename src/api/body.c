@@ -56,29 +56,6 @@ int api__require_json(struct api_op *op)
     return 0;
 }
 
-int api__id_norm(const char *id, char out[HG_UUID_STRLEN + 1])
-{
-    /* 8-4-4-4-12 hex in either case (RFC 9562 §4): ids are stored in lower
-     * case, so an upper-case spelling names the same resource */
-    out[0] = '\0';
-    if (strlen(id) != HG_UUID_STRLEN)
-        return 0;
-    for (size_t i = 0; i < HG_UUID_STRLEN; i++) {
-        char c = id[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return 0;
-        } else if (c >= 'A' && c <= 'F') {
-            c = (char)(c - 'A' + 'a');
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-        out[i] = c;
-    }
-    out[HG_UUID_STRLEN] = '\0';
-    return 1;
-}
-
 void api__etag(int64_t version, char out[32])
 {
     snprintf(out, 32, "\"%" PRId64 "\"", version);
@@ -155,7 +132,7 @@ int api__time_param(struct hg_http_req *r, struct hg_query *q, const char *name,
         *ms = -1;
         return 1;
     }
-    if (api__time_parse(v, strlen(v), ms) == HG_OK && *ms >= 0)
+    if (hg_rfc3339_parse(v, strlen(v), ms) == HG_OK)
         return 1;
     api__bad_param(r, name,
                    "%s must be an RFC 3339 date-time after 1970 such as "

@@ -36,7 +36,7 @@ static hg_status load_offer(struct hg_api *api, const struct hg_config_client *w
 {
     memset(row, 0, sizeof *row);
     char id[37];
-    if (!api__id_norm(raw, id))
+    if (!hg_uuid_norm(raw, strlen(raw), id))
         return HG_ENOTFOUND;
     hg_status rc = hg_store_offer_get(api->store, id, row);
     if (rc == HG_OK && !api__tenant_visible(who, tenant, row->tenant))

@@ -55,7 +55,7 @@ static int load_row(struct hg_http_req *r, struct hg_api *api, const char *tenan
 {
     memset(row, 0, sizeof *row);
     char id[37];
-    if (!api__id_norm(raw, id)) {
+    if (!hg_uuid_norm(raw, strlen(raw), id)) {
         not_found(r, raw);
         return 0;
     }
@@ -542,11 +542,11 @@ static void transition(struct api_op *op, const char *raw, enum hg_tender_state 
     struct hg_store_tender row;
     memset(&row, 0, sizeof row);
     char id[37], capacity_id[37] = "";
-    if (!api__id_norm(raw, id)) {
+    if (!hg_uuid_norm(raw, strlen(raw), id)) {
         api__op_problem(op, HG_PROB_NOT_FOUND, NULL, "no tender with id '%.64s'", raw);
         return;
     }
-    int capacity_ok = !capacity_raw[0] || api__id_norm(capacity_raw, capacity_id);
+    int capacity_ok = !capacity_raw[0] || hg_uuid_norm(capacity_raw, strlen(capacity_raw), capacity_id);
     hg_strlcpy(op->tender_id, id, sizeof op->tender_id);
     hg_status rc = hg_store_tender_get(api->store, id, &row);
     if (rc == HG_OK && !api__tenant_visible(op->who, op->tenant, row.tenant))

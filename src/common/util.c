@@ -54,6 +54,106 @@ void hg_rfc3339(int64_t unix_ms, char out[HG_RFC3339_LEN + 1])
     *o = '\0';
 }
 
+static int ndigits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil): exact for every year we accept, no libc time zone. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dim[m - 1];
+}
+
+hg_status hg_rfc3339_parse(const char *s, size_t n, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, frac = 0;
+    if (!s || n < 20 || n > 40)
+        return HG_EPARSE;
+    if (!ndigits(s, 4, &y) || s[4] != '-' || !ndigits(s + 5, 2, &mo) || s[7] != '-' ||
+        !ndigits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !ndigits(s + 11, 2, &h) ||
+        s[13] != ':' || !ndigits(s + 14, 2, &mi) || s[16] != ':' || !ndigits(s + 17, 2, &sec))
+        return HG_EPARSE;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+        return HG_EPARSE;
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t k = 0;
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, k++)
+            if (k < 3)
+                frac = frac * 10 + (s[i] - '0');
+        if (k == 0 || k > 9)
+            return HG_EPARSE;
+        for (; k < 3; k++)
+            frac *= 10;
+    }
+    if (i >= n)
+        return HG_EPARSE;
+    int64_t off = 0;
+    if (s[i] == 'Z' || s[i] == 'z') {
+        if (i + 1 != n)
+            return HG_EPARSE;
+    } else if (s[i] == '+' || s[i] == '-') {
+        int oh, om;
+        if (n - i != 6 || !ndigits(s + i + 1, 2, &oh) || s[i + 3] != ':' || !ndigits(s + i + 4, 2, &om) ||
+            oh > 23 || om > 59)
+            return HG_EPARSE;
+        off = (int64_t)(oh * 60 + om) * 60 * (s[i] == '+' ? 1 : -1);
+    } else {
+        return HG_EPARSE;
+    }
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t t = secs * 1000 + frac;
+    /* 9999-12-31T23:59:59.999Z is the last instant hg_rfc3339 writes back */
+    if (t < 0 || t > INT64_C(253402300799999))
+        return HG_EPARSE;
+    *ms = t;
+    return HG_OK;
+}
+
+int hg_uuid_norm(const char *s, size_t n, char out[HG_UUID_STRLEN + 1])
+{
+    char tmp[HG_UUID_STRLEN + 1];
+    if (!s || n != HG_UUID_STRLEN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return 0;
+        } else if (c >= 'A' && c <= 'F') {
+            c = (char)(c - 'A' + 'a');
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0;
+        }
+        tmp[i] = c;
+    }
+    tmp[n] = '\0';
+    if (out)
+        memcpy(out, tmp, sizeof tmp);
+    return 1;
+}
+
 hg_status hg_random_ids(void *p, size_t n)
 {
     static __thread unsigned char pool[512];

@@ -20,6 +20,11 @@ int64_t hg_wall_ms(void);
  * HG_RFC3339_LEN + 1 bytes. */
 #define HG_RFC3339_LEN 24
 void hg_rfc3339(int64_t unix_ms, char out[HG_RFC3339_LEN + 1]);
+/* Read an RFC 3339 date-time (`n` bytes, at most 40): "T" or "t", "Z",
+ * "z" or a ±hh:mm offset, 1 to 9 fraction digits (floored to the
+ * millisecond), years 1970 to 9999, no leap seconds. HG_OK with Unix ms,
+ * else HG_EPARSE. Every hg_rfc3339 output reads back to the same ms. */
+hg_status hg_rfc3339_parse(const char *s, size_t n, int64_t *ms);
 
 /* Random bytes from OpenSSL's DRBG, drawn 512 at a time into a per-thread
  * pool: for per-request identifiers (UUIDv7, trace and span ids) where one
@@ -32,6 +37,10 @@ hg_status hg_random_ids(void *p, size_t n);
  * ids from one process sort in creation order even within a millisecond. */
 #define HG_UUID_STRLEN 36
 hg_status hg_uuid7(char out[HG_UUID_STRLEN + 1]);
+/* 1 if `n` bytes are UUID text (8-4-4-4-12 hex, either case; RFC 9562 §4),
+ * writing the lower-case form to out (may be NULL); else 0. Ids are stored
+ * in lower case, so an upper-case spelling names the same resource. */
+int hg_uuid_norm(const char *s, size_t n, char out[HG_UUID_STRLEN + 1]);
 
 /* base64url without padding (RFC 4648 §5). Encoded length for n bytes. */
 size_t hg_b64url_enclen(size_t n);

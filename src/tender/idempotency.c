@@ -186,7 +186,7 @@ hg_status hg_cursor_encode(const char *last_id, uint64_t filters_hash,
     unsigned char raw[CURSOR_RAW];
     char id[HG_TENDER_ID_LEN + 1];
     out[0] = '\0';
-    if (!last_id || !tender__uuid_norm(last_id, strlen(last_id), id))
+    if (!last_id || !hg_uuid_norm(last_id, strlen(last_id), id))
         return HG_EINVAL;
     raw[0] = CURSOR_VERSION;
     for (int i = 0; i < 8; i++)
@@ -215,7 +215,7 @@ hg_status hg_cursor_decode(const char *cursor, size_t len, uint64_t filters_hash
         return HG_EINVAL;
     }
     if (n != CURSOR_RAW ||
-        !tender__uuid_norm((const char *)raw + 9, HG_TENDER_ID_LEN, NULL)) {
+        !hg_uuid_norm((const char *)raw + 9, HG_TENDER_ID_LEN, NULL)) {
         *why = WHY_CURSOR_FORM;
         return HG_EINVAL;
     }
@@ -226,6 +226,6 @@ hg_status hg_cursor_decode(const char *cursor, size_t len, uint64_t filters_hash
         *why = WHY_CURSOR_FILTERS;
         return HG_EINVAL;
     }
-    tender__uuid_norm((const char *)raw + 9, HG_TENDER_ID_LEN, last_id);
+    hg_uuid_norm((const char *)raw + 9, HG_TENDER_ID_LEN, last_id);
     return HG_OK;
 }

@@ -92,14 +92,6 @@ hg_status tender__read_money(const json_t *v, const char *ptr, struct hg_money *
 hg_status tender__read_uuid(const json_t *v, const char *ptr, char out[HG_TENDER_ID_LEN + 1],
                             struct hg_verr *err);
 
-/* RFC 3339 date-time (T or t, Z or z or ±HH:MM, up to 9 fraction digits
- * truncated to milliseconds, no leap seconds) between 1970-01-01 and
- * 9999-12-31 UTC. Returns 1 and *ms, or 0. */
-int tender__time_parse(const char *s, size_t n, int64_t *ms);
-/* 1 if s[0..n) is a UUID in text form; out (if not NULL) gets it
- * lower-cased and NUL-terminated. */
-int tender__uuid_norm(const char *s, size_t n, char out[HG_TENDER_ID_LEN + 1]);
-
 /* Writers used by to_json: NULL-safe setters that record a failure. */
 json_t *tender__time_json(int64_t ms);
 json_t *tender__num_json(double v);

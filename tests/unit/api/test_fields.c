@@ -96,35 +96,6 @@ static void etags(void **state)
     assert_int_equal(api__etags_parse(many, strlen(many), &e), HG_EPARSE);
 }
 
-static void times(void **state)
-{
-    (void)state;
-    int64_t ms;
-    const char *s = "1970-01-01T00:00:00Z";
-    assert_int_equal(api__time_parse(s, strlen(s), &ms), HG_OK);
-    assert_int_equal(ms, 0);
-    s = "2026-11-21T10:00:00Z";
-    assert_int_equal(api__time_parse(s, strlen(s), &ms), HG_OK);
-    assert_int_equal(ms, INT64_C(1795255200000));
-    s = "2026-11-21T12:00:00.5+02:00";
-    assert_int_equal(api__time_parse(s, strlen(s), &ms), HG_OK);
-    assert_int_equal(ms, INT64_C(1795255200500));
-    s = "2026-11-21t09:30:00.123456-00:30"; /* sub-ms digits floored */
-    assert_int_equal(api__time_parse(s, strlen(s), &ms), HG_OK);
-    assert_int_equal(ms, INT64_C(1795255200123));
-    s = "2024-02-29T00:00:00z";
-    assert_int_equal(api__time_parse(s, strlen(s), &ms), HG_OK);
-    const char *bad[] = {"2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z",
-                         "2026-01-32T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z",
-                         "2026-01-01T00:00:60Z", "2026-01-01 00:00:00Z", "2026-01-01T00:00:00",
-                         "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00+0200",
-                         "2026-01-01T00:00:00+24:00", "2026-1-01T00:00:00Z", "",
-                         "2026-01-01T00:00:00Zjunk", "+2026-01-01T00:00:00Z"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (api__time_parse(bad[i], strlen(bad[i]), &ms) == HG_OK)
-            fail_msg("'%s' parsed", bad[i]);
-}
-
 static void content_type(void **state)
 {
     (void)state;
@@ -148,7 +119,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prefer_wait),
         cmocka_unit_test(etags),
-        cmocka_unit_test(times),
         cmocka_unit_test(content_type),
     };
     return cmocka_run_group_tests_name("api/fields", tests, NULL, NULL);

@@ -138,9 +138,73 @@ static void rfc3339(void **state)
     assert_false(hg_ct_equal("abc", "abd", 3));
 }
 
+static void rfc3339_parse(void **state)
+{
+    (void)state;
+    int64_t ms;
+    const char *s = "1970-01-01T00:00:00Z";
+    assert_int_equal(hg_rfc3339_parse(s, strlen(s), &ms), HG_OK);
+    assert_int_equal(ms, 0);
+    s = "2026-11-21T10:00:00Z";
+    assert_int_equal(hg_rfc3339_parse(s, strlen(s), &ms), HG_OK);
+    assert_int_equal(ms, INT64_C(1795255200000));
+    s = "2026-11-21T12:00:00.5+02:00";
+    assert_int_equal(hg_rfc3339_parse(s, strlen(s), &ms), HG_OK);
+    assert_int_equal(ms, INT64_C(1795255200500));
+    s = "2026-11-21t09:30:00.123456-00:30"; /* sub-ms digits floored */
+    assert_int_equal(hg_rfc3339_parse(s, strlen(s), &ms), HG_OK);
+    assert_int_equal(ms, INT64_C(1795255200123));
+    s = "2024-02-29T00:00:00z";
+    assert_int_equal(hg_rfc3339_parse(s, strlen(s), &ms), HG_OK);
+    const char *bad[] = {"2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z",
+                         "2026-01-32T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z",
+                         "2026-01-01T00:00:60Z", "2026-01-01 00:00:00Z", "2026-01-01T00:00:00",
+                         "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00+0200",
+                         "2026-01-01T00:00:00+24:00", "2026-1-01T00:00:00Z", "",
+                         "2026-01-01T00:00:00Zjunk", "+2026-01-01T00:00:00Z",
+                         "1969-12-31T23:59:59Z", "2026-01-01T00:00:00.1234567891Z",
+                         "2026-06-30T23:59:60Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (hg_rfc3339_parse(bad[i], strlen(bad[i]), &ms) == HG_OK)
+            fail_msg("'%s' parsed", bad[i]);
+}
+
+/* Every instant hg_rfc3339 writes reads back to itself. */
+static void rfc3339_round_trip(void **state)
+{
+    (void)state;
+    const int64_t at[] = {0, 999, INT64_C(1795255200123), INT64_C(951782400000),
+                          INT64_C(253402300799999)};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        char b[HG_RFC3339_LEN + 1];
+        int64_t ms = -1;
+        hg_rfc3339(at[i], b);
+        assert_int_equal(hg_rfc3339_parse(b, strlen(b), &ms), HG_OK);
+        assert_int_equal(ms, at[i]);
+    }
+}
+
+static void uuid_norm(void **state)
+{
+    (void)state;
+    char out[HG_UUID_STRLEN + 1];
+    const char *u = "0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B";
+    assert_int_equal(hg_uuid_norm(u, strlen(u), out), 1);
+    assert_string_equal(out, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    assert_int_equal(hg_uuid_norm(u, strlen(u), NULL), 1);
+    const char *bad[] = {"0190a1b2c3d47e5f8a9b0c1d2e3f4a5b", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5",
+                         "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g", "0190a1b2_c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+                         ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(hg_uuid_norm(bad[i], strlen(bad[i]), out), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rfc3339_parse),
+        cmocka_unit_test(rfc3339_round_trip),
+        cmocka_unit_test(uuid_norm),
         cmocka_unit_test(status_names), cmocka_unit_test(err_context),
         cmocka_unit_test(buf_bounded),  cmocka_unit_test(b64url_roundtrip),
         cmocka_unit_test(uuid7_sorted), cmocka_unit_test(strict_ints),
