@@ -995,8 +995,19 @@ static hg_status step_err(sqlite3 *db, int rc)
     return st == HG_OK ? HG_EIO : st;
 }
 
-static hg_status tender_row(sqlite3_stmt *s, struct hg_store_tender *t)
+/* ---- reads: every list is one statement stepped into an array ---- */
+
+/* How to read one kind of row: its size, the reader, and the one column
+ * it malloc()s (freed again when a later row fails), if any. */
+struct row_kind {
+    size_t size;
+    hg_status (*read)(sqlite3_stmt *s, void *row);
+    ptrdiff_t owned;           /* offset of a char * member, or -1 */
+};
+
+static hg_status tender_row(sqlite3_stmt *s, void *row)
 {
+    struct hg_store_tender *t = row;
     COL_COPY(s, 0, t->id);
     COL_COPY(s, 1, t->tenant);
     COL_COPY(s, 2, t->owner);
@@ -1010,8 +1021,9 @@ static hg_status tender_row(sqlite3_stmt *s, struct hg_store_tender *t)
     return col_dup(s, 10, &t->doc, &t->doc_len);
 }
 
-static hg_status offer_row(sqlite3_stmt *s, struct hg_store_offer *o)
+static hg_status offer_row(sqlite3_stmt *s, void *row)
 {
+    struct hg_store_offer *o = row;
     COL_COPY(s, 0, o->id);
     COL_COPY(s, 1, o->tenant);
     COL_COPY(s, 2, o->owner);
@@ -1025,8 +1037,23 @@ static hg_status offer_row(sqlite3_stmt *s, struct hg_store_offer *o)
     return col_dup(s, 10, &o->doc, &o->doc_len);
 }
 
-static hg_status event_row(sqlite3_stmt *s, struct hg_store_event *e)
+static hg_status history_row(sqlite3_stmt *s, void *row)
 {
+    struct hg_store_history *h = row;
+    h->seq = sqlite3_column_int64(s, 0);
+    COL_COPY(s, 1, h->tender_id);
+    COL_COPY(s, 2, h->from_state);
+    COL_COPY(s, 3, h->to_state);
+    COL_COPY(s, 4, h->actor);
+    COL_COPY(s, 5, h->reason);
+    h->at_ms = sqlite3_column_int64(s, 6);
+    COL_COPY(s, 7, h->correlation_id);
+    return HG_OK;
+}
+
+static hg_status event_row(sqlite3_stmt *s, void *row)
+{
+    struct hg_store_event *e = row;
     e->seq = sqlite3_column_int64(s, 0);
     COL_COPY(s, 1, e->id);
     COL_COPY(s, 2, e->type);
@@ -1038,27 +1065,92 @@ static hg_status event_row(sqlite3_stmt *s, struct hg_store_event *e)
     return col_dup(s, 7, &e->data, &e->data_len);
 }
 
-static hg_status sq_tender_get(void *vb, const char *id, struct hg_store_tender *out)
+static hg_status audit_row(sqlite3_stmt *s, void *row)
 {
-    struct sq *b = vb;
+    struct hg_store_audit *a = row;
+    a->seq = sqlite3_column_int64(s, 0);
+    return col_dup(s, 1, &a->record, &a->record_len);
+}
+
+static const struct row_kind K_TENDER = {sizeof(struct hg_store_tender), tender_row,
+                                         offsetof(struct hg_store_tender, doc)};
+static const struct row_kind K_OFFER = {sizeof(struct hg_store_offer), offer_row,
+                                        offsetof(struct hg_store_offer, doc)};
+static const struct row_kind K_HISTORY = {sizeof(struct hg_store_history), history_row, -1};
+static const struct row_kind K_EVENT = {sizeof(struct hg_store_event), event_row,
+                                        offsetof(struct hg_store_event, data)};
+static const struct row_kind K_AUDIT = {sizeof(struct hg_store_audit), audit_row,
+                                        offsetof(struct hg_store_audit, record)};
+
+/* Step the bound statement `s` to its end, reading each row into a grown
+ * array (rows and n are set on HG_OK); on failure nothing is left allocated. More
+ * than `max` rows (0 = no limit beyond the statement's own) is
+ * HG_ETOOBIG. */
+static hg_status collect(struct rconn *c, sqlite3_stmt *s, const struct row_kind *k,
+                         size_t max, void **rows, size_t *n)
+{
+    char *arr = NULL;
+    size_t cap = 0, cnt = 0;
+    hg_status rc = HG_OK;
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (max && cnt == max) {
+            rc = HG_ETOOBIG;
+            break;
+        }
+        char *p = grow(arr, &cap, cnt, k->size);
+        if (!p) {
+            rc = HG_ENOMEM;
+            break;
+        }
+        arr = p;
+        if ((rc = k->read(s, arr + cnt * k->size)) != HG_OK)
+            break;
+        cnt++;
+    }
+    if (rc == HG_OK && src != SQLITE_DONE)
+        rc = step_err(c->db, src);
+    if (rc != HG_OK) {
+        for (size_t i = 0; k->owned >= 0 && i < cnt; i++)
+            free(*(char **)(arr + i * k->size + k->owned));
+        free(arr);
+        return rc;
+    }
+    *rows = arr;
+    *n = cnt;
+    return HG_OK;
+}
+
+/* One row by id from a prepared read statement: HG_ENOTFOUND if none. */
+static hg_status get_by_id(struct sq *b, enum rst which, const char *id,
+                           const struct row_kind *k, void *out)
+{
     struct rconn *c;
     sqlite3_stmt *s = NULL;
     hg_status rc = pool_get(b, &c);
     if (rc != HG_OK)
         return rc;
-    rc = rprep(c, R_TENDER_GET, &s);
-    if (rc != HG_OK)
-        goto out;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
-        rc = tender_row(s, out);
-    else
-        rc = src == SQLITE_DONE ? HG_ENOTFOUND : step_err(c->db, src);
-out:
+    if ((rc = rprep(c, which, &s)) == HG_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        int src = sqlite3_step(s);
+        if (src == SQLITE_ROW)
+            rc = k->read(s, out);
+        else
+            rc = src == SQLITE_DONE ? HG_ENOTFOUND : step_err(c->db, src);
+    }
     rdone(s);
     pool_put(b, c);
     return rc;
+}
+
+static hg_status sq_tender_get(void *vb, const char *id, struct hg_store_tender *out)
+{
+    return get_by_id(vb, R_TENDER_GET, id, &K_TENDER, out);
+}
+
+static hg_status sq_offer_get(void *vb, const char *id, struct hg_store_offer *out)
+{
+    return get_by_id(vb, R_OFFER_GET, id, &K_OFFER, out);
 }
 
 static hg_status sq_tender_list(void *vb, const struct hg_store_tender_filter *f,
@@ -1067,8 +1159,6 @@ static hg_status sq_tender_list(void *vb, const struct hg_store_tender_filter *f
     struct sq *b = vb;
     struct rconn *c;
     sqlite3_stmt *s = NULL;
-    struct hg_store_tender *arr = NULL;
-    size_t cap = 0, cnt = 0;
     unsigned mask = (f->tenant ? TF_TENANT : 0) | (f->state ? TF_STATE : 0) |
                     (f->lane ? TF_LANE : 0) | (f->updated_after_ms >= 0 ? TF_UPDATED : 0);
     hg_status rc = pool_get(b, &c);
@@ -1097,103 +1187,7 @@ static hg_status sq_tender_list(void *vb, const struct hg_store_tender_filter *f
         sqlite3_bind_int64(s, 4, f->updated_after_ms);
     sqlite3_bind_text(s, 5, f->after_id ? f->after_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, (sqlite3_int64)f->limit);
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        void *p = grow(arr, &cap, cnt, sizeof *arr);
-        rc = p ? HG_OK : HG_ENOMEM;
-        if (p)
-            arr = p;
-        if (rc == HG_OK)
-            rc = tender_row(s, &arr[cnt]);
-        if (rc != HG_OK)
-            goto out;
-        cnt++;
-    }
-    if (src != SQLITE_DONE)
-        rc = step_err(c->db, src);
-out:
-    rdone(s);
-    pool_put(b, c);
-    if (rc != HG_OK) {
-        for (size_t i = 0; i < cnt; i++)
-            free(arr[i].doc);
-        free(arr);
-        return rc;
-    }
-    *rows = arr;
-    *n = cnt;
-    return HG_OK;
-}
-
-static hg_status sq_tender_history(void *vb, const char *id, struct hg_store_history **rows,
-                                   size_t *n)
-{
-    struct sq *b = vb;
-    struct rconn *c;
-    sqlite3_stmt *s = NULL;
-    struct hg_store_history *arr = NULL;
-    size_t cap = 0, cnt = 0;
-    hg_status rc = pool_get(b, &c);
-    if (rc != HG_OK)
-        return rc;
-    rc = rprep(c, R_HISTORY, &s);
-    if (rc != HG_OK)
-        goto out;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, HISTORY_MAX + 1);
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == HISTORY_MAX) {
-            rc = HG_ETOOBIG;
-            goto out;
-        }
-        void *p = grow(arr, &cap, cnt, sizeof *arr);
-        if (!p) {
-            rc = HG_ENOMEM;
-            goto out;
-        }
-        arr = p;
-        struct hg_store_history *h = &arr[cnt++];
-        h->seq = sqlite3_column_int64(s, 0);
-        COL_COPY(s, 1, h->tender_id);
-        COL_COPY(s, 2, h->from_state);
-        COL_COPY(s, 3, h->to_state);
-        COL_COPY(s, 4, h->actor);
-        COL_COPY(s, 5, h->reason);
-        h->at_ms = sqlite3_column_int64(s, 6);
-        COL_COPY(s, 7, h->correlation_id);
-    }
-    if (src != SQLITE_DONE)
-        rc = step_err(c->db, src);
-out:
-    rdone(s);
-    pool_put(b, c);
-    if (rc != HG_OK) {
-        free(arr);
-        return rc;
-    }
-    *rows = arr;
-    *n = cnt;
-    return HG_OK;
-}
-
-static hg_status sq_offer_get(void *vb, const char *id, struct hg_store_offer *out)
-{
-    struct sq *b = vb;
-    struct rconn *c;
-    sqlite3_stmt *s = NULL;
-    hg_status rc = pool_get(b, &c);
-    if (rc != HG_OK)
-        return rc;
-    rc = rprep(c, R_OFFER_GET, &s);
-    if (rc != HG_OK)
-        goto out;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
-        rc = offer_row(s, out);
-    else
-        rc = src == SQLITE_DONE ? HG_ENOTFOUND : step_err(c->db, src);
+    rc = collect(c, s, &K_TENDER, 0, (void **)rows, n);
 out:
     rdone(s);
     pool_put(b, c);
@@ -1206,8 +1200,6 @@ static hg_status sq_offer_list(void *vb, const struct hg_store_offer_filter *f,
     struct sq *b = vb;
     struct rconn *c;
     sqlite3_stmt *s = NULL;
-    struct hg_store_offer *arr = NULL;
-    size_t cap = 0, cnt = 0;
     unsigned mask = (f->tenant ? OF_TENANT : 0) | (f->provider_id ? OF_PROVIDER : 0) |
                     (f->autonomy_level ? OF_AUTONOMY : 0) | (f->lane ? OF_LANE : 0) |
                     (f->window_start_ms >= 0 && f->window_end_ms >= 0 ? OF_WINDOW : 0) |
@@ -1244,32 +1236,30 @@ static hg_status sq_offer_list(void *vb, const struct hg_store_offer_filter *f,
         sqlite3_bind_int64(s, 7, f->live_at_ms);
     sqlite3_bind_text(s, 8, f->after_id ? f->after_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 9, (sqlite3_int64)f->limit);
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        void *p = grow(arr, &cap, cnt, sizeof *arr);
-        rc = p ? HG_OK : HG_ENOMEM;
-        if (p)
-            arr = p;
-        if (rc == HG_OK)
-            rc = offer_row(s, &arr[cnt]);
-        if (rc != HG_OK)
-            goto out;
-        cnt++;
-    }
-    if (src != SQLITE_DONE)
-        rc = step_err(c->db, src);
+    rc = collect(c, s, &K_OFFER, 0, (void **)rows, n);
 out:
     rdone(s);
     pool_put(b, c);
-    if (rc != HG_OK) {
-        for (size_t i = 0; i < cnt; i++)
-            free(arr[i].doc);
-        free(arr);
+    return rc;
+}
+
+static hg_status sq_tender_history(void *vb, const char *id, struct hg_store_history **rows,
+                                   size_t *n)
+{
+    struct sq *b = vb;
+    struct rconn *c;
+    sqlite3_stmt *s = NULL;
+    hg_status rc = pool_get(b, &c);
+    if (rc != HG_OK)
         return rc;
+    if ((rc = rprep(c, R_HISTORY, &s)) == HG_OK) {
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, HISTORY_MAX + 1);
+        rc = collect(c, s, &K_HISTORY, HISTORY_MAX, (void **)rows, n);
     }
-    *rows = arr;
-    *n = cnt;
-    return HG_OK;
+    rdone(s);
+    pool_put(b, c);
+    return rc;
 }
 
 static hg_status sq_idem_get(void *vb, const char *principal, const char *key,
@@ -1320,42 +1310,17 @@ static hg_status sq_events_list(void *vb, int64_t after_seq, size_t limit, int u
     struct sq *b = vb;
     struct rconn *c;
     sqlite3_stmt *s = NULL;
-    struct hg_store_event *arr = NULL;
-    size_t cap = 0, cnt = 0;
     hg_status rc = pool_get(b, &c);
     if (rc != HG_OK)
         return rc;
-    rc = rprep(c, unpublished_only ? R_EVENTS_UNPUB : R_EVENTS, &s);
-    if (rc != HG_OK)
-        goto out;
-    sqlite3_bind_int64(s, 1, after_seq);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        void *p = grow(arr, &cap, cnt, sizeof *arr);
-        rc = p ? HG_OK : HG_ENOMEM;
-        if (p)
-            arr = p;
-        if (rc == HG_OK)
-            rc = event_row(s, &arr[cnt]);
-        if (rc != HG_OK)
-            goto out;
-        cnt++;
+    if ((rc = rprep(c, unpublished_only ? R_EVENTS_UNPUB : R_EVENTS, &s)) == HG_OK) {
+        sqlite3_bind_int64(s, 1, after_seq);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+        rc = collect(c, s, &K_EVENT, 0, (void **)rows, n);
     }
-    if (src != SQLITE_DONE)
-        rc = step_err(c->db, src);
-out:
     rdone(s);
     pool_put(b, c);
-    if (rc != HG_OK) {
-        for (size_t i = 0; i < cnt; i++)
-            free(arr[i].data);
-        free(arr);
-        return rc;
-    }
-    *rows = arr;
-    *n = cnt;
-    return HG_OK;
+    return rc;
 }
 
 static hg_status sq_audit_pending(void *vb, size_t limit, struct hg_store_audit **rows,
@@ -1364,43 +1329,16 @@ static hg_status sq_audit_pending(void *vb, size_t limit, struct hg_store_audit 
     struct sq *b = vb;
     struct rconn *c;
     sqlite3_stmt *s = NULL;
-    struct hg_store_audit *arr = NULL;
-    size_t cap = 0, cnt = 0;
     hg_status rc = pool_get(b, &c);
     if (rc != HG_OK)
         return rc;
-    rc = rprep(c, R_AUDIT, &s);
-    if (rc != HG_OK)
-        goto out;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        void *p = grow(arr, &cap, cnt, sizeof *arr);
-        rc = p ? HG_OK : HG_ENOMEM;
-        if (p)
-            arr = p;
-        if (rc == HG_OK) {
-            arr[cnt].seq = sqlite3_column_int64(s, 0);
-            rc = col_dup(s, 1, &arr[cnt].record, &arr[cnt].record_len);
-        }
-        if (rc != HG_OK)
-            goto out;
-        cnt++;
+    if ((rc = rprep(c, R_AUDIT, &s)) == HG_OK) {
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+        rc = collect(c, s, &K_AUDIT, 0, (void **)rows, n);
     }
-    if (src != SQLITE_DONE)
-        rc = step_err(c->db, src);
-out:
     rdone(s);
     pool_put(b, c);
-    if (rc != HG_OK) {
-        for (size_t i = 0; i < cnt; i++)
-            free(arr[i].record);
-        free(arr);
-        return rc;
-    }
-    *rows = arr;
-    *n = cnt;
-    return HG_OK;
+    return rc;
 }
 
 static hg_status sq_counts(void *vb, struct hg_store_counts *out)
