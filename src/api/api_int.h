@@ -305,6 +305,23 @@ int api__join_header(struct hg_http_req *r, const char *name, char *buf, size_t 
 int api__require_json(struct api_op *op);
 /* "\"<version>\"" */
 void api__etag(int64_t version, char out[32]);
+/* A store read failed: logged, and answered 503 with Retry-After. */
+void api__store_unavailable(struct hg_http_req *r, hg_status rc, const char *what);
+/* The `cursor` query parameter, which must have been made for filters
+ * hashing to fh: 1 with after_id set ("" without a cursor), or 0 after
+ * answering 400. */
+int api__cursor_param(struct hg_http_req *r, struct hg_query *q, uint64_t fh, char after_id[37]);
+/* One listed resource: its id and stored representation. */
+struct api_item {
+    const char *id;
+    const char *doc;
+    size_t len;
+};
+/* Answer 200 {"items":[...],"nextCursor":"..."} from n items read with a
+ * store limit of page + 1: at most `page` are sent, and nextCursor (after
+ * the last one sent) only when the extra row shows there are more. */
+void api__send_page(struct hg_http_req *r, const struct api_item *items, size_t n, size_t page,
+                    uint64_t fh);
 /* The prologue of a read: store open (else 503), principal's tenant (else
  * 403). 1 to go on. */
 int api__read_begin(struct hg_http_req *r, struct hg_api *api, char tenant[65]);

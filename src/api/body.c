@@ -17,6 +17,10 @@
 #include "api/params.h"
 #include "common/util.h"
 #include "crypto/hash.h"
+#include "common/buf.h"
+#include "http/problem.h"
+#include "obs/log.h"
+#include "tender/idempotency.h"
 
 int api__join_header(struct hg_http_req *r, const char *name, char *buf, size_t cap)
 {
@@ -160,4 +164,63 @@ uint64_t api__filters_hash(const char *const *parts, size_t n)
     for (int i = 0; i < 8; i++)
         h = (h << 8) | d[i];
     return h;
+}
+
+void api__store_unavailable(struct hg_http_req *r, hg_status rc, const char *what)
+{
+    hg_log(HG_LOG_ERROR, "store read failed", HG_LF_STR("operation", what),
+           HG_LF_STR("status", hg_status_name(rc)),
+           HG_LF_STR("correlation_id", hg_http_req_correlation_id(r)), HG_LF_END);
+    hg_http_resp_header(r, "Retry-After", "1");
+    hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL,
+                    "the store could not be read (%s); retry shortly", what);
+}
+
+int api__cursor_param(struct hg_http_req *r, struct hg_query *q, uint64_t fh, char after_id[37])
+{
+    after_id[0] = '\0';
+    const char *cursor = hg_query_get(q, "cursor");
+    if (!cursor)
+        return 1;
+    const char *why = NULL;
+    if (hg_cursor_decode(cursor, strlen(cursor), fh, after_id, &why) == HG_OK)
+        return 1;
+    api__bad_param(r, "cursor", "%s",
+                   why ? why : "the cursor is malformed; start again without one");
+    return 0;
+}
+
+#define PAGE_BYTES_MAX ((size_t)64 << 20) /* 500 documents of the largest size fit */
+
+void api__send_page(struct hg_http_req *r, const struct api_item *items, size_t n, size_t page,
+                    uint64_t fh)
+{
+    int more = n > page;
+    if (more)
+        n = page;
+    struct hg_buf b;
+    hg_buf_init(&b, PAGE_BYTES_MAX);
+    hg_status rc = hg_buf_puts(&b, "{\"items\":[");
+    for (size_t i = 0; rc == HG_OK && i < n; i++) {
+        if (i)
+            rc = hg_buf_puts(&b, ",");
+        if (rc == HG_OK)
+            rc = hg_buf_append(&b, items[i].doc, items[i].len);
+    }
+    if (rc == HG_OK)
+        rc = hg_buf_puts(&b, "]");
+    if (rc == HG_OK && more) {
+        char next[HG_CURSOR_MAX + 1];
+        rc = hg_cursor_encode(items[n - 1].id, fh, next);
+        if (rc == HG_OK)
+            rc = hg_buf_printf(&b, ",\"nextCursor\":\"%s\"", next);
+    }
+    if (rc == HG_OK)
+        rc = hg_buf_puts(&b, "}");
+    if (rc != HG_OK)
+        hg_problem_send(r, HG_PROB_INTERNAL, NULL, "could not build the list (%s)",
+                        hg_status_str(rc));
+    else
+        hg_http_respond(r, 200, "application/json", b.data, b.len);
+    hg_buf_cleanup(&b);
 }

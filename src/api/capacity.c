@@ -17,17 +17,6 @@
 #include "common/util.h"
 #include "obs/log.h"
 
-#define LIST_BYTES_MAX ((size_t)64 << 20)
-
-static void unavailable(struct hg_http_req *r, hg_status rc, const char *what)
-{
-    hg_log(HG_LOG_ERROR, "store read failed", HG_LF_STR("operation", what),
-           HG_LF_STR("status", hg_status_name(rc)),
-           HG_LF_STR("correlation_id", hg_http_req_correlation_id(r)), HG_LF_END);
-    hg_http_resp_header(r, "Retry-After", "1");
-    hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL,
-                    "the store could not be read (%s); retry shortly", what);
-}
 
 /* Offer `id` if principal who/tenant may see it: HG_OK with *row,
  * HG_ENOTFOUND (absent or another tenant's), or a store error. */
@@ -170,7 +159,7 @@ void hg_api_offer_get(struct hg_http_req *r, struct hg_api *api, const struct hg
         return;
     }
     if (rc != HG_OK) {
-        unavailable(r, rc, "capacity offer");
+        api__store_unavailable(r, rc, "capacity offer");
         return;
     }
     hg_http_respond(r, 200, "application/json", row.doc, row.doc_len);
@@ -210,16 +199,9 @@ void hg_api_offer_list(struct hg_http_req *r, struct hg_api *api,
     const char *parts[] = {"offers", provider, level, lane, ws >= 0 ? wst : NULL,
                            we >= 0 ? wet : NULL, tfilter};
     uint64_t fh = api__filters_hash(parts, sizeof parts / sizeof parts[0]);
-    char after_id[37] = "";
-    const char *cursor = hg_query_get(&q, "cursor");
-    if (cursor) {
-        const char *why = NULL;
-        if (hg_cursor_decode(cursor, strlen(cursor), fh, after_id, &why) != HG_OK) {
-            api__bad_param(r, "cursor", "%s",
-                           why ? why : "the cursor is malformed; start again without one");
-            return;
-        }
-    }
+    char after_id[37];
+    if (!api__cursor_param(r, &q, fh, after_id))
+        return;
     struct hg_store_offer_filter f = {
         .tenant = tfilter,
         .provider_id = provider,
@@ -229,55 +211,24 @@ void hg_api_offer_list(struct hg_http_req *r, struct hg_api *api,
         .window_end_ms = we,
         .live_at_ms = hg_wall_ms(),
         .after_id = after_id[0] ? after_id : NULL,
-        .limit = limit,
+        .limit = limit + 1, /* one past the page: is there more? */
     };
     struct hg_store_offer *rows = NULL;
     size_t n = 0;
     hg_status rc = hg_store_offer_list(api->store, &f, &rows, &n);
     if (rc != HG_OK) {
-        unavailable(r, rc, "capacity offer list");
+        api__store_unavailable(r, rc, "capacity offer list");
         return;
     }
-    int more = 0;
-    if (n == limit && n > 0) {
-        struct hg_store_offer_filter f2 = f;
-        f2.after_id = rows[n - 1].id;
-        f2.limit = 1;
-        struct hg_store_offer *probe = NULL;
-        size_t pn = 0;
-        rc = hg_store_offer_list(api->store, &f2, &probe, &pn);
-        if (rc != HG_OK) {
-            hg_store_offer_list_free(rows, n);
-            unavailable(r, rc, "capacity offer list");
-            return;
-        }
-        more = pn > 0;
-        hg_store_offer_list_free(probe, pn);
+    struct api_item *items = calloc(n ? n : 1, sizeof *items);
+    if (!items) {
+        hg_store_offer_list_free(rows, n);
+        hg_problem_send(r, HG_PROB_INTERNAL, NULL, "out of memory building the list");
+        return;
     }
-    struct hg_buf b;
-    hg_buf_init(&b, LIST_BYTES_MAX);
-    rc = hg_buf_puts(&b, "{\"items\":[");
-    for (size_t i = 0; rc == HG_OK && i < n; i++) {
-        if (i)
-            rc = hg_buf_puts(&b, ",");
-        if (rc == HG_OK)
-            rc = hg_buf_append(&b, rows[i].doc, rows[i].doc_len);
-    }
-    if (rc == HG_OK)
-        rc = hg_buf_puts(&b, "]");
-    if (rc == HG_OK && more) {
-        char next[HG_CURSOR_MAX + 1];
-        rc = hg_cursor_encode(rows[n - 1].id, fh, next);
-        if (rc == HG_OK)
-            rc = hg_buf_printf(&b, ",\"nextCursor\":\"%s\"", next);
-    }
-    if (rc == HG_OK)
-        rc = hg_buf_puts(&b, "}");
+    for (size_t i = 0; i < n; i++)
+        items[i] = (struct api_item){rows[i].id, rows[i].doc, rows[i].doc_len};
+    api__send_page(r, items, n, limit, fh);
+    free(items);
     hg_store_offer_list_free(rows, n);
-    if (rc != HG_OK)
-        hg_problem_send(r, HG_PROB_INTERNAL, NULL, "could not build the list (%s)",
-                        hg_status_str(rc));
-    else
-        hg_http_respond(r, 200, "application/json", b.data, b.len);
-    hg_buf_cleanup(&b);
 }

@@ -19,20 +19,9 @@
 #include "common/util.h"
 #include "obs/log.h"
 
-#define LIST_BYTES_MAX ((size_t)64 << 20) /* a page of 500 tenders fits with room */
 #define MATCH_PAGE 500                    /* offers parsed at a time */
 
 /* ---------------------------------------------------------------- helpers */
-
-static void unavailable(struct hg_http_req *r, hg_status rc, const char *what)
-{
-    hg_log(HG_LOG_ERROR, "store read failed", HG_LF_STR("operation", what),
-           HG_LF_STR("status", hg_status_name(rc)),
-           HG_LF_STR("correlation_id", hg_http_req_correlation_id(r)), HG_LF_END);
-    hg_http_resp_header(r, "Retry-After", "1");
-    hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL,
-                    "the store could not be read (%s); retry shortly", what);
-}
 
 static void corrupt(struct hg_http_req *r, const char *id, const char *detail)
 {
@@ -68,7 +57,7 @@ static int load_row(struct hg_http_req *r, struct hg_api *api, const char *tenan
     if (rc == HG_ENOTFOUND)
         not_found(r, id);
     else
-        unavailable(r, rc, "tender");
+        api__store_unavailable(r, rc, "tender");
     return 0;
 }
 
@@ -273,75 +262,35 @@ void hg_api_tender_list(struct hg_http_req *r, struct hg_api *api,
     snprintf(after_txt, sizeof after_txt, "%" PRId64, after_ms);
     const char *parts[] = {"tenders", state, after_ms >= 0 ? after_txt : NULL, lane, tfilter};
     uint64_t fh = api__filters_hash(parts, sizeof parts / sizeof parts[0]);
-    char after_id[37] = "";
-    const char *cursor = hg_query_get(&q, "cursor");
-    if (cursor) {
-        const char *why = NULL;
-        if (hg_cursor_decode(cursor, strlen(cursor), fh, after_id, &why) != HG_OK) {
-            api__bad_param(r, "cursor", "%s",
-                           why ? why : "the cursor is malformed; start again without one");
-            return;
-        }
-    }
+    char after_id[37];
+    if (!api__cursor_param(r, &q, fh, after_id))
+        return;
     struct hg_store_tender_filter f = {
         .tenant = tfilter,
         .state = state,
         .lane = lane,
         .updated_after_ms = after_ms,
         .after_id = after_id[0] ? after_id : NULL,
-        .limit = limit,
+        .limit = limit + 1, /* one past the page: is there more? */
     };
     struct hg_store_tender *rows = NULL;
     size_t n = 0;
     hg_status rc = hg_store_tender_list(api->store, &f, &rows, &n);
     if (rc != HG_OK) {
-        unavailable(r, rc, "tender list");
+        api__store_unavailable(r, rc, "tender list");
         return;
     }
-    /* is there more? one probe row past the page (the store caps a page
-     * at 500, so limit + 1 cannot be asked for) */
-    int more = 0;
-    if (n == limit && n > 0) {
-        struct hg_store_tender_filter f2 = f;
-        f2.after_id = rows[n - 1].id;
-        f2.limit = 1;
-        struct hg_store_tender *probe = NULL;
-        size_t pn = 0;
-        rc = hg_store_tender_list(api->store, &f2, &probe, &pn);
-        if (rc != HG_OK) {
-            hg_store_tender_list_free(rows, n);
-            unavailable(r, rc, "tender list");
-            return;
-        }
-        more = pn > 0;
-        hg_store_tender_list_free(probe, pn);
+    struct api_item *items = calloc(n ? n : 1, sizeof *items);
+    if (!items) {
+        hg_store_tender_list_free(rows, n);
+        hg_problem_send(r, HG_PROB_INTERNAL, NULL, "out of memory building the list");
+        return;
     }
-    struct hg_buf b;
-    hg_buf_init(&b, LIST_BYTES_MAX);
-    rc = hg_buf_puts(&b, "{\"items\":[");
-    for (size_t i = 0; rc == HG_OK && i < n; i++) {
-        if (i)
-            rc = hg_buf_puts(&b, ",");
-        if (rc == HG_OK)
-            rc = hg_buf_append(&b, rows[i].doc, rows[i].doc_len);
-    }
-    if (rc == HG_OK)
-        rc = hg_buf_puts(&b, "]");
-    if (rc == HG_OK && more) {
-        char next[HG_CURSOR_MAX + 1];
-        rc = hg_cursor_encode(rows[n - 1].id, fh, next);
-        if (rc == HG_OK)
-            rc = hg_buf_printf(&b, ",\"nextCursor\":\"%s\"", next);
-    }
-    if (rc == HG_OK)
-        rc = hg_buf_puts(&b, "}");
+    for (size_t i = 0; i < n; i++)
+        items[i] = (struct api_item){rows[i].id, rows[i].doc, rows[i].doc_len};
+    api__send_page(r, items, n, limit, fh);
+    free(items);
     hg_store_tender_list_free(rows, n);
-    if (rc != HG_OK)
-        hg_problem_send(r, HG_PROB_INTERNAL, NULL, "could not build the list (%s)",
-                        hg_status_str(rc));
-    else
-        hg_http_respond(r, 200, "application/json", b.data, b.len);
-    hg_buf_cleanup(&b);
 }
 
 /* --------------------------------------------------------------- history */
@@ -360,7 +309,7 @@ void hg_api_tender_history(struct hg_http_req *r, struct hg_api *api,
     size_t n = 0;
     hg_status rc = hg_store_tender_history(api->store, id, &h, &n);
     if (rc != HG_OK) {
-        unavailable(r, rc, "tender history");
+        api__store_unavailable(r, rc, "tender history");
         return;
     }
     json_t *items = json_array();
@@ -500,7 +449,7 @@ void hg_api_tender_matches(struct hg_http_req *r, struct hg_api *api,
         return;
     }
     if (rc != HG_OK) {
-        unavailable(r, rc, "capacity offers");
+        api__store_unavailable(r, rc, "capacity offers");
         return;
     }
     hg_http_respond_json(r, 200,

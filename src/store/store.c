@@ -20,7 +20,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define TENDER_LIST_MAX 500
+#define TENDER_LIST_MAX 501 /* a page of 500 and one row that says there is more */
 #define OFFER_LIST_MAX 10000
 #define EVENTS_LIST_MAX 10000
 #define AUDIT_LIST_MAX 10000

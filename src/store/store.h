@@ -200,7 +200,7 @@ struct hg_store_tender_filter {
     const char *lane;          /* NULL = any */
     int64_t updated_after_ms;  /* < 0 = any; else updated_ms > this */
     const char *after_id;      /* NULL = from the start; else id > this */
-    size_t limit;              /* 1..500 */
+    size_t limit;              /* 1..501 (a page of 500 + one to see if there is more) */
 };
 /* Rows in id order (ids are UUIDv7: creation order). *rows is an array of
  * *n rows; free with hg_store_tender_list_free. */
@@ -226,7 +226,7 @@ struct hg_store_offer_filter {
     int64_t live_at_ms;        /* >= 0: only offers not expired at this time
                                 * (expires_ms > it; expires_ms 0 never expires) */
     const char *after_id;
-    size_t limit;              /* 1..500; matching may ask for up to 10000 */
+    size_t limit;              /* 1..10000 */
 };
 hg_status hg_store_offer_list(struct hg_store *st, const struct hg_store_offer_filter *f,
                               struct hg_store_offer **rows, size_t *n);

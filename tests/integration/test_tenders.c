@@ -726,6 +726,21 @@ static void list_paging_under_inserts(void **state)
     assert_null(json_object_get(j, "nextCursor"));
     json_decref(j);
     hg_it_resp_free(&r);
+    /* a page that ends exactly at the last row has no cursor; one short of it has */
+    const char *edges[] = {"50", "49"};
+    for (size_t e = 0; e < 2; e++) {
+        snprintf(fpath, sizeof fpath, "/v1/tenders?lane=PAGE-1&updatedAfter=%s&limit=%s", future,
+                 edges[e]);
+        assert_int_equal(req(VIA_PRISM, "operator", "GET", fpath, NULL, NULL, &r), 200);
+        j = body_json(&r);
+        assert_int_equal(json_array_size(json_object_get(j, "items")), e ? 49 : 50);
+        if (e)
+            assert_non_null(json_object_get(j, "nextCursor"));
+        else
+            assert_null(json_object_get(j, "nextCursor"));
+        json_decref(j);
+        hg_it_resp_free(&r);
+    }
 }
 
 /* ------------------------------------------------------------ transitions */

@@ -523,7 +523,7 @@ static void tender_insert_get_list(void **state)
     struct hg_store_tender *rows;
     size_t n;
     assert_int_equal(hg_store_tender_list(st, &bad, &rows, &n), HG_EINVAL);
-    bad.limit = 501;
+    bad.limit = 502;
     assert_int_equal(hg_store_tender_list(st, &bad, &rows, &n), HG_EINVAL);
     hg_store_close(st);
 }
