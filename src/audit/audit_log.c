@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1259,19 +1258,15 @@ hg_status hg_audit_append(struct hg_audit_log *log, const struct hg_audit_record
  * type, or nothing is appended. */
 static hg_status check_encoded(const char *rec, size_t len, struct hg_err *err)
 {
-    hg_status st = hg_audit_record_check(rec, len, err);
+    const struct hg_audit_event_type *t = NULL;
+    hg_status st = hg_audit_record_check_type(rec, len, &t, err);
     if (st != HG_OK)
         return st;
-    /* record_check proved it parses and names a known type; in_tree is
-     * the one property left to check */
-    json_t *doc = json_loadb(rec, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *type = doc ? json_string_value(json_object_get(doc, "event_type")) : NULL;
-    const struct hg_audit_event_type *t = type ? hg_audit_event_type_find(type) : NULL;
-    int in_tree = t && t->in_tree;
-    json_decref(doc);
-    if (!in_tree)
+    if (!t->in_tree)
         return hg_err_set(err, HG_EINVAL,
-                          "this record's event type is not appended to the tree (or is unknown)");
+                          "%s records describe the log itself and are published through the "
+                          "checkpoint hook, not appended",
+                          t->name);
     return HG_OK;
 }
 

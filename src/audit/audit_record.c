@@ -336,6 +336,13 @@ static int is_str_or_null(const json_t *v)
 
 hg_status hg_audit_record_check(const char *p, size_t n, struct hg_err *err)
 {
+    return hg_audit_record_check_type(p, n, NULL, err);
+}
+
+hg_status hg_audit_record_check_type(const char *p, size_t n,
+                                     const struct hg_audit_event_type **type_out,
+                                     struct hg_err *err)
+{
     if (n > HG_AUDIT_RECORD_MAX)
         return hg_err_set(err, HG_ETOOBIG, "record is %zu bytes; the limit is %d", n,
                           HG_AUDIT_RECORD_MAX);
@@ -411,6 +418,8 @@ hg_status hg_audit_record_check(const char *p, size_t n, struct hg_err *err)
                         "compact, jansson escaping)");
         goto out;
     }
+    if (type_out)
+        *type_out = t;
     st = HG_OK;
 out:
     free(again);

@@ -73,6 +73,11 @@ hg_status hg_audit_record_encode(const struct hg_audit_record *r, struct hg_buf 
  * required details, and that re-serialising gives exactly the same bytes.
  * HG_EPARSE / HG_EINVAL with a message otherwise. */
 hg_status hg_audit_record_check(const char *p, size_t n, struct hg_err *err);
+/* The same, also giving the record's event type on success (type_out may
+ * be NULL): one parse for callers that need both. */
+hg_status hg_audit_record_check_type(const char *p, size_t n,
+                                     const struct hg_audit_event_type **type_out,
+                                     struct hg_err *err);
 
 /* Validate UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 int hg_audit_utf8_valid(const char *p, size_t n);

@@ -360,6 +360,18 @@ static void append_encoded(void **state)
     assert_int_not_equal(hg_audit_append_encoded(log, bad, b.len + 1, &idx, &err), HG_OK);
     free(bad);
     assert_int_not_equal(hg_audit_append_encoded(log, "{}", 2, &idx, &err), HG_OK);
+    /* canonical, but a type that never goes into the tree */
+    json_t *cd = json_pack("{s:i, s:s}", "tree_size", 1, "root_hash", "x");
+    struct hg_audit_record cp = {.timestamp_ms = 1763700000000, .service = "test",
+                                 .event_type = "audit.checkpoint", .request_id = "rq-2",
+                                 .decision = "none", .details = cd};
+    struct hg_buf cb;
+    hg_buf_init(&cb, HG_AUDIT_RECORD_MAX);
+    assert_int_equal(hg_audit_record_encode(&cp, &cb, &err), HG_OK);
+    json_decref(cd);
+    assert_int_equal(hg_audit_append_encoded(log, cb.data, cb.len, &idx, &err), HG_EINVAL);
+    assert_non_null(strstr(hg_err_msg(&err), "audit.checkpoint"));
+    hg_buf_cleanup(&cb);
     assert_int_not_equal(hg_audit_append_encoded(log, "not json", 8, &idx, &err), HG_OK);
     struct collect c = {0};
     assert_int_equal(hg_audit_read(log, 0, 10, collect_cb, &c, &err), HG_OK);
