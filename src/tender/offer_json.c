@@ -321,11 +321,7 @@ static json_t *geo_json(const struct hg_geo *g)
         return NULL;
     tender__put(o, "lat", tender__num_json(g->lat), &ok);
     tender__put(o, "lon", tender__num_json(g->lon), &ok);
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return tender__built(o, ok);
 }
 
 static json_t *tags_json(const char tags[][HG_TENDER_TAG_MAX + 1], size_t n)
@@ -387,11 +383,7 @@ static json_t *constraints_json(const struct hg_constraints *c)
         tender__put(o, "maintenanceWindows", windows_json(c->maintenance, c->nmaintenance), &ok);
     if (c->nrestrictions)
         tender__put(o, "cargoRestrictions", tags_json(c->restrictions, c->nrestrictions), &ok);
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return tender__built(o, ok);
 }
 
 json_t *hg_offer_to_json(const struct hg_offer *o)
@@ -431,9 +423,5 @@ json_t *hg_offer_to_json(const struct hg_offer *o)
     if (o->lane[0])
         tender__put(d, "lane", json_string(o->lane), &ok);
     tender__put(d, "createdAt", tender__time_json(o->created_ms), &ok);
-    if (!ok) {
-        json_decref(d);
-        return NULL;
-    }
-    return d;
+    return tender__built(d, ok);
 }

@@ -92,6 +92,9 @@ hg_status tender__read_money(const json_t *v, const char *ptr, struct hg_money *
 hg_status tender__read_uuid(const json_t *v, const char *ptr, char out[HG_TENDER_ID_LEN + 1],
                             struct hg_verr *err);
 
+/* The end of every writer: `o` when every tender__put succeeded (ok), else
+ * NULL with o released. */
+json_t *tender__built(json_t *o, int ok);
 /* Writers used by to_json: NULL-safe setters that record a failure. */
 json_t *tender__time_json(int64_t ms);
 json_t *tender__num_json(double v);

@@ -248,11 +248,7 @@ static json_t *place_json(const struct hg_place *p)
     tender__put(o, "name", json_string(p->name), &ok);
     tender__put(o, "lat", tender__num_json(p->at.lat), &ok);
     tender__put(o, "lon", tender__num_json(p->at.lon), &ok);
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return tender__built(o, ok);
 }
 
 json_t *hg_tender_to_json(const struct hg_tender *t)
@@ -291,11 +287,7 @@ json_t *hg_tender_to_json(const struct hg_tender *t)
     tender__put(o, "correlationId", json_string(t->correlation_id), &ok);
     if (t->extensions)
         tender__put(o, "extensions", json_deep_copy(t->extensions), &ok);
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return tender__built(o, ok);
 }
 
 /* ---- transition and cancel bodies ---- */

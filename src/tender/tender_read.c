@@ -479,6 +479,14 @@ hg_status tender__read_uuid(const json_t *v, const char *ptr, char out[HG_TENDER
 
 /* ---- writers ---- */
 
+json_t *tender__built(json_t *o, int ok)
+{
+    if (ok)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
 json_t *tender__time_json(int64_t ms)
 {
     char b[HG_RFC3339_LEN + 1];
@@ -503,11 +511,7 @@ json_t *tender__window_json(const struct hg_window *w)
         return NULL;
     tender__put(o, "start", tender__time_json(w->start_ms), &ok);
     tender__put(o, "end", tender__time_json(w->end_ms), &ok);
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return tender__built(o, ok);
 }
 
 json_t *tender__money_json(const struct hg_money *m)
@@ -518,11 +522,7 @@ json_t *tender__money_json(const struct hg_money *m)
         return NULL;
     tender__put(o, "currency", json_string(m->currency), &ok);
     tender__put(o, "amount", tender__num_json(m->amount), &ok);
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return tender__built(o, ok);
 }
 
 void tender__put(json_t *obj, const char *key, json_t *v, int *ok)
