@@ -1121,6 +1121,28 @@ static hg_status collect(struct rconn *c, sqlite3_stmt *s, const struct row_kind
     return HG_OK;
 }
 
+/* The list statement for one combination of filters (`mask` picks the
+ * fragments), prepared on first use and cached in *slot: fixed text only,
+ * every value is bound. */
+static hg_status list_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *head,
+                           const char *const *frag, unsigned nfrag, unsigned mask,
+                           const char *tail, sqlite3_stmt **out)
+{
+    if (!*slot) {
+        char sql[1024];
+        size_t off = (size_t)snprintf(sql, sizeof sql, "%s", head);
+        for (unsigned i = 0; i < nfrag; i++)
+            if (mask & (1u << i))
+                off += (size_t)snprintf(sql + off, sizeof sql - off, "%s", frag[i]);
+        snprintf(sql + off, sizeof sql - off, "%s", tail);
+        hg_status rc = prep(db, slot, sql);
+        if (rc != HG_OK)
+            return rc;
+    }
+    *out = *slot;
+    return HG_OK;
+}
+
 /* One row by id from a prepared read statement: HG_ENOTFOUND if none. */
 static hg_status get_by_id(struct sq *b, enum rst which, const char *id,
                            const struct row_kind *k, void *out)
@@ -1164,19 +1186,10 @@ static hg_status sq_tender_list(void *vb, const struct hg_store_tender_filter *f
     hg_status rc = pool_get(b, &c);
     if (rc != HG_OK)
         return rc;
-    if (!c->tlist[mask]) {
-        char sql[512];
-        size_t off = (size_t)snprintf(sql, sizeof sql,
-                                      "SELECT " TENDER_COLS " FROM tenders WHERE id > ?5");
-        for (unsigned i = 0; i < 4; i++)
-            if (mask & (1u << i))
-                off += (size_t)snprintf(sql + off, sizeof sql - off, "%s", tender_frag[i]);
-        snprintf(sql + off, sizeof sql - off, " ORDER BY id LIMIT ?6");
-        rc = prep(c->db, &c->tlist[mask], sql);
-        if (rc != HG_OK)
-            goto out;
-    }
-    s = c->tlist[mask];
+    rc = list_stmt(c->db, &c->tlist[mask], "SELECT " TENDER_COLS " FROM tenders WHERE id > ?5",
+                   tender_frag, 4, mask, " ORDER BY id LIMIT ?6", &s);
+    if (rc != HG_OK)
+        goto out;
     if (f->tenant)
         sqlite3_bind_text(s, 1, f->tenant, -1, SQLITE_STATIC);
     if (f->state)
@@ -1207,19 +1220,10 @@ static hg_status sq_offer_list(void *vb, const struct hg_store_offer_filter *f,
     hg_status rc = pool_get(b, &c);
     if (rc != HG_OK)
         return rc;
-    if (!c->olist[mask]) {
-        char sql[768];
-        size_t off = (size_t)snprintf(sql, sizeof sql,
-                                      "SELECT " OFFER_COLS " FROM offers WHERE id > ?8");
-        for (unsigned i = 0; i < 6; i++)
-            if (mask & (1u << i))
-                off += (size_t)snprintf(sql + off, sizeof sql - off, "%s", offer_frag[i]);
-        snprintf(sql + off, sizeof sql - off, " ORDER BY id LIMIT ?9");
-        rc = prep(c->db, &c->olist[mask], sql);
-        if (rc != HG_OK)
-            goto out;
-    }
-    s = c->olist[mask];
+    rc = list_stmt(c->db, &c->olist[mask], "SELECT " OFFER_COLS " FROM offers WHERE id > ?8",
+                   offer_frag, 6, mask, " ORDER BY id LIMIT ?9", &s);
+    if (rc != HG_OK)
+        goto out;
     if (mask & OF_TENANT)
         sqlite3_bind_text(s, 1, f->tenant, -1, SQLITE_STATIC);
     if (mask & OF_PROVIDER)
