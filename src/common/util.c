@@ -66,9 +66,7 @@ static int ndigits(const char *s, size_t n, int *out)
     return 1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): exact for every year we accept, no libc time zone. */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t hg_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -122,7 +120,7 @@ hg_status hg_rfc3339_parse(const char *s, size_t n, int64_t *ms)
     } else {
         return HG_EPARSE;
     }
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    int64_t secs = hg_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
     int64_t t = secs * 1000 + frac;
     /* 9999-12-31T23:59:59.999Z is the last instant hg_rfc3339 writes back */
     if (t < 0 || t > INT64_C(253402300799999))

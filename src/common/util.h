@@ -25,6 +25,9 @@ void hg_rfc3339(int64_t unix_ms, char out[HG_RFC3339_LEN + 1]);
  * millisecond), years 1970 to 9999, no leap seconds. HG_OK with Unix ms,
  * else HG_EPARSE. Every hg_rfc3339 output reads back to the same ms. */
 hg_status hg_rfc3339_parse(const char *s, size_t n, int64_t *ms);
+/* Days since 1970-01-01 of proleptic Gregorian y-m-d (m 1..12; H. Hinnant's
+ * days_from_civil): exact for every year, no time zone, no libc state. */
+int64_t hg_days_from_civil(int64_t y, int m, int d);
 
 /* Random bytes from OpenSSL's DRBG, drawn 512 at a time into a per-thread
  * pool: for per-request identifiers (UUIDv7, trace and span ids) where one

@@ -218,18 +218,6 @@ static char *pool_put(char **pool, const ASN1_IA5STRING *s)
     return dst;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): exact for every year, no time zone, no libc state. */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* ASN1_TIME → Unix seconds. ASN1_TIME_to_tm() treats a NULL time as "now",
  * which would silently turn a missing field into a valid-looking one, so a
  * NULL is refused here first. */
@@ -238,7 +226,7 @@ static hg_status asn1_unix(const ASN1_TIME *t, int64_t *out)
     struct tm tm;
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
         return HG_EPARSE;
-    int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    int64_t days = hg_days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     *out = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
     return HG_OK;
 }
