@@ -100,6 +100,18 @@ int api__waiter_remove(struct api_waiters *ws, struct api_waiter *w)
     return decided;
 }
 
+/* Resume an armed waiter and unlink it: 1 if it was armed. An armed
+ * request is suspended and cannot have answered, because it unlinks itself
+ * under this lock before it does. */
+static size_t wake_locked(struct api_waiters *ws, struct api_waiter *w)
+{
+    if (!w->armed)
+        return 0;
+    hg_http_req_resume(w->r);
+    unlink_locked(ws, w);
+    return 1;
+}
+
 size_t api__waiters_notify(struct api_waiters *ws, const char *tender_id)
 {
     size_t woken = 0;
@@ -109,13 +121,7 @@ size_t api__waiters_notify(struct api_waiters *ws, const char *tender_id)
         struct api_waiter *next = w->next;
         if (!strcmp(w->tender_id, tender_id)) {
             w->decided = 1;
-            if (w->armed) {
-                /* the request is suspended and cannot have answered: it
-                 * unlinks itself under this lock first */
-                hg_http_req_resume(w->r);
-                unlink_locked(ws, w);
-                woken++;
-            }
+            woken += wake_locked(ws, w);
         }
         w = next;
     }
@@ -132,11 +138,7 @@ size_t api__waiters_drain(struct api_waiters *ws)
         struct api_waiter *w = ws->b[i];
         while (w) {
             struct api_waiter *next = w->next;
-            if (w->armed) { /* as in notify: suspended, cannot have answered */
-                hg_http_req_resume(w->r);
-                unlink_locked(ws, w);
-                woken++;
-            }
+            woken += wake_locked(ws, w);
             w = next;
         }
     }
