@@ -131,12 +131,30 @@ static void waiter_decided_before_arming(void **state)
     api__waiters_cleanup(&ws);
 }
 
+/* Shutting down: later arms do not suspend (the request answers at once). */
+static void waiter_after_drain(void **state)
+{
+    (void)state;
+    struct api_waiters ws;
+    assert_int_equal(api__waiters_init(&ws), HG_OK);
+    struct api_waiter a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.tender_id, sizeof a.tender_id, "t-1");
+    api__waiter_add(&ws, &a);
+    assert_int_equal(api__waiters_drain(&ws), 0); /* linked, not armed: nothing to wake */
+    assert_int_equal(api__waiter_arm(&ws, &a, NULL, 1000, NULL, NULL), 0);
+    assert_false(a.linked);
+    assert_int_equal(api__waiters_count(&ws), 0);
+    api__waiters_cleanup(&ws);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(claim_release),
         cmocka_unit_test(one_winner),
         cmocka_unit_test(waiter_decided_before_arming),
+        cmocka_unit_test(waiter_after_drain),
     };
     return cmocka_run_group_tests_name("api/inflight", tests, NULL, NULL);
 }
