@@ -75,15 +75,15 @@ static void copy_bounds(void **state)
 static void day_count(void **state)
 {
     (void)state;
-    assert_int_equal(days_from_civil(1970, 1, 1), 0);
-    assert_int_equal(days_from_civil(2000, 3, 1), 11017);
-    assert_int_equal(days_from_civil(1969, 12, 31), -1);
-    assert_int_equal(days_from_civil(1950, 1, 1), -7305);
-    assert_int_equal(days_from_civil(2049, 12, 31), 29219);
-    assert_int_equal(days_from_civil(9999, 12, 31), 2932896);
+    assert_int_equal(hg_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(hg_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(hg_days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(hg_days_from_civil(1950, 1, 1), -7305);
+    assert_int_equal(hg_days_from_civil(2049, 12, 31), 29219);
+    assert_int_equal(hg_days_from_civil(9999, 12, 31), 2932896);
     /* a leap day and the day after */
-    assert_int_equal(days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 28), 2);
-    assert_int_equal(days_from_civil(2100, 3, 1) - days_from_civil(2100, 2, 28), 1);
+    assert_int_equal(hg_days_from_civil(2024, 3, 1) - hg_days_from_civil(2024, 2, 28), 2);
+    assert_int_equal(hg_days_from_civil(2100, 3, 1) - hg_days_from_civil(2100, 2, 28), 1);
 }
 
 static void time_null_is_refused(void **state)
