@@ -12,6 +12,7 @@
  * Adding a setting is adding one row to cfg_rows (or client_rows).
  */
 #include "app/config.h"
+#include "auth/scope.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,6 +92,11 @@ static bool check_client_name(const char *s, size_t len);
 static bool check_uri(const char *s, size_t len);
 static bool check_dns(const char *s, size_t len);
 static bool check_thumbprint(const char *s, size_t len);
+static bool check_https_url(const char *s, size_t len);
+static hg_status issuer_check(struct cfg_ctx *c, void *items, size_t i,
+                              const struct cfg_node *item, const char *dpath,
+                              const int *lines);
+static int key_line(const struct cfg_node *map, const char *key, int dflt);
 static hg_status client_check(struct cfg_ctx *c, void *items, size_t i,
                               const struct cfg_node *item, const char *dpath,
                               const int *lines);
@@ -98,6 +104,7 @@ static hg_status client_check(struct cfg_ctx *c, void *items, size_t i,
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const store_backends[] = {"sqlite", NULL};
 static const char *const durabilities[] = {"full", "normal", NULL};
+static const char *const signing_algs[] = {"ES256", "EdDSA", NULL};
 
 #define COFF(f) offsetof(struct hg_config_client, f)
 static const struct cfg_row client_rows[] = {
@@ -126,8 +133,45 @@ static const struct cfg_row client_rows[] = {
      .doc = "regions the principal may act in; empty = no regional scope"},
     {.key = "cert", .type = T_PATH, .off = COFF(cert),
      .doc = "the client's certificate file, watched for the expiry metric; optional"},
+    {.key = "scopes", .type = T_STRLIST, .off = COFF(scopes), .off2 = COFF(nscopes),
+     .max = 32,
+     .doc = "OAuth scopes this client may be granted; absent = the defaults of its roles"},
 };
 #undef COFF
+
+#define IOFF(f) offsetof(struct hg_config_issuer, f)
+static const struct cfg_row issuer_rows[] = {
+    {.key = "issuer", .type = T_STRING, .flags = F_REQUIRED, .off = IOFF(issuer),
+     .max = 255, .check = check_https_url, .what = "an https:// URL of at most 255 bytes",
+     .doc = "the exact \"iss\" of the provider's tokens"},
+    {.key = "jwks_url", .type = T_STRING, .flags = F_REQUIRED, .off = IOFF(jwks_url),
+     .max = 2048, .check = check_https_url, .what = "an https:// URL",
+     .doc = "where the provider publishes its JWK Set (fetched over verified HTTPS)"},
+    {.key = "audience", .type = T_STRING, .flags = F_REQUIRED, .off = IOFF(audience),
+     .max = 255, .doc = "the \"aud\" the provider's tokens must carry for this gateway"},
+    {.key = "ca", .type = T_PATH, .off = IOFF(ca),
+     .doc = "PEM CA bundle that verifies the JWKS server; absent = the system's"},
+    {.key = "refresh_interval", .type = T_DURATION, .off = IOFF(refresh_interval_ms),
+     .def = "1m", .min = 1000, .max = 24 * 3600 * 1000,
+     .doc = "least time between two refetches caused by an unknown kid"},
+    {.key = "max_age", .type = T_DURATION, .off = IOFF(max_age_ms), .def = "1h",
+     .min = 1000, .max = 7 * 24 * 3600 * 1000,
+     .doc = "the JWK Set is refetched after this long (kept if the fetch fails)"},
+    {.key = "fetch_timeout", .type = T_DURATION, .off = IOFF(fetch_timeout_ms),
+     .def = "5s", .min = 100, .max = 60 * 1000, .doc = "a JWKS fetch gives up after this"},
+    {.key = "roles_claim", .type = T_STRING, .off = IOFF(roles_claim), .def = "roles",
+     .max = 64, .doc = "claim holding the provider's roles (a string or an array)"},
+    {.key = "role_map", .type = T_STRLIST, .off = IOFF(role_map), .off2 = IOFF(nrole_map),
+     .max = 256, .doc = "\"their-role=our-role\" pairs; roles not listed are dropped"},
+    {.key = "tenant_claim", .type = T_STRING, .off = IOFF(tenant_claim), .max = 64,
+     .doc = "claim holding the tenant; absent = the fixed tenant below"},
+    {.key = "tenant", .type = T_STRING, .off = IOFF(tenant), .max = 64,
+     .doc = "tenant of every principal of this provider; absent = none"},
+    {.key = "insecure_unbound_tokens", .type = T_BOOL, .off = IOFF(insecure_unbound_tokens),
+     .def = "false",
+     .doc = "accept tokens with no cnf binding (a stolen token then works anywhere); warned"},
+};
+#undef IOFF
 
 #define OFF(f) offsetof(struct hg_config, f)
 static const struct cfg_row cfg_rows[] = {
@@ -213,6 +257,56 @@ static const struct cfg_row cfg_rows[] = {
     {.key = "tenders.max_wait", .type = T_DURATION, .off = OFF(tenders.max_wait_ms),
      .def = "30s", .min = 0, .max = 10 * 60 * 1000,
      .doc = "longest Prefer: wait a client may ask for on POST /v1/tenders"},
+    {.key = "auth.issuer", .type = T_STRING, .off = OFF(auth.issuer), .max = 255,
+     .check = check_https_url, .what = "an https:// URL of at most 255 bytes",
+     .doc = "\"iss\" of the tokens this gateway issues; absent = https://<api.listen>"},
+    {.key = "auth.audience", .type = T_STRING, .off = OFF(auth.audience), .max = 255,
+     .doc = "\"aud\" of the tokens this gateway issues and accepts; absent = the issuer"},
+    {.key = "auth.token_lifetime", .type = T_DURATION, .off = OFF(auth.token_lifetime_ms),
+     .def = "5m", .min = 10 * 1000, .max = 24 * 3600 * 1000,
+     .doc = "lifetime of the access tokens this gateway issues"},
+    {.key = "auth.leeway", .type = T_DURATION, .off = OFF(auth.leeway_ms), .def = "60s",
+     .min = 0, .max = 5 * 60 * 1000,
+     .doc = "clock skew allowed on a token's exp, nbf and iat"},
+    {.key = "auth.signing_alg", .type = T_ENUM, .off = OFF(auth.signing_alg),
+     .def = "ES256", .choices = signing_algs,
+     .doc = "algorithm of newly created signing keys"},
+    {.key = "auth.keys_dir", .type = T_PATH, .off = OFF(auth.keys_dir),
+     .doc = "directory of the token signing keys; absent = <data_dir>/keys"},
+    {.key = "auth.key_publish_delay", .type = T_DURATION,
+     .off = OFF(auth.key_publish_delay_ms), .def = "5m", .min = 0,
+     .max = 24 * 3600 * 1000,
+     .doc = "a rotated-in key is published in the JWKS this long before it signs"},
+    {.key = "auth.key_check_interval", .type = T_DURATION,
+     .off = OFF(auth.key_check_interval_ms), .def = "5s", .min = 100,
+     .max = 3600 * 1000,
+     .doc = "how often the daemon looks for a rotation made by haulctl keys rotate"},
+    {.key = "auth.token_cache", .type = T_INT, .off = OFF(auth.token_cache),
+     .def = "10000", .min = 0, .max = 1000000,
+     .doc = "verified tokens cached until they expire; 0 = verify every request"},
+    {.key = "auth.insecure_mtls_only", .type = T_BOOL, .off = OFF(auth.insecure_mtls_only),
+     .def = "false",
+     .doc = "accept requests without a token (certificate principals get their scopes); "
+            "benchmarks only; warned at start-up"},
+    {.key = "auth.dpop.iat_window", .type = T_DURATION, .off = OFF(auth.dpop.iat_window_ms),
+     .def = "60s", .min = 1000, .max = 10 * 60 * 1000,
+     .doc = "a DPoP proof's iat must be this close to now; also how long its jti is remembered"},
+    {.key = "auth.dpop.jti_cache", .type = T_INT, .off = OFF(auth.dpop.jti_cache),
+     .def = "100000", .min = 100, .max = 10000000,
+     .doc = "DPoP proof ids remembered against replay; when full, proofs are refused"},
+    {.key = "auth.dpop.require_nonce", .type = T_BOOL, .off = OFF(auth.dpop.require_nonce),
+     .def = "false", .doc = "every DPoP proof must carry a fresh server nonce (DPoP-Nonce)"},
+    {.key = "auth.dpop.nonce_step", .type = T_DURATION, .off = OFF(auth.dpop.nonce_step_ms),
+     .def = "5m", .min = 1000, .max = 24 * 3600 * 1000,
+     .doc = "a server nonce is good for one to two of these"},
+    {.key = "auth.issuers", .type = T_MAPLIST, .off = OFF(auth.issuers),
+     .off2 = OFF(auth.nissuers), .max = 32, .sub = issuer_rows,
+     .nsub = sizeof issuer_rows / sizeof issuer_rows[0],
+     .itemsize = sizeof(struct hg_config_issuer), .item_check = issuer_check,
+     .what = "a list of issuers, each a mapping with issuer, jwks_url and audience",
+     .doc = "trusted external identity providers whose tokens are accepted"},
+    {.key = "policy.file", .type = T_PATH, .off = OFF(policy.file),
+     .doc = "ABAC policy rules (docs/policy.md); absent = every request is denied"},
     {.key = "clients", .type = T_MAPLIST, .off = OFF(clients),
      .off2 = OFF(nclients), .max = CFG_MAX_CLIENTS, .sub = client_rows,
      .nsub = sizeof client_rows / sizeof client_rows[0],
@@ -1388,6 +1482,43 @@ static bool check_thumbprint(const char *s, size_t len)
            n == 32;
 }
 
+/* "https://" and a host; no spaces or control characters. */
+static bool check_https_url(const char *s, size_t len)
+{
+    if (len <= 8 || strncmp(s, "https://", 8) != 0 || s[8] == '/')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static hg_status issuer_check(struct cfg_ctx *c, void *items, size_t i,
+                              const struct cfg_node *item, const char *dpath,
+                              const int *lines)
+{
+    struct hg_config_issuer *all = items, *is = &all[i];
+    char key[CFG_KEYBUF];
+    (void)lines;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].issuer, is->issuer) == 0) {
+            key_join(key, dpath, "issuer");
+            return cfg_fail(c, key_line(item, "issuer", item->line), key,
+                            "duplicate issuer '%s' (also auth.issuers[%zu]); list each "
+                            "identity provider once", is->issuer, j);
+        }
+    for (size_t j = 0; j < is->nrole_map; j++) {
+        const char *m = is->role_map[j], *eq = strchr(m, '=');
+        if (!eq || eq == m || !eq[1] || strchr(eq + 1, '=') || strlen(eq + 1) > 32) {
+            key_join(key, dpath, "role_map");
+            return cfg_fail(c, key_line(item, "role_map", item->line), key,
+                            "item %zu ('%s') is not \"their-role=our-role\" (our role at "
+                            "most 32 characters)", j, m);
+        }
+    }
+    return HG_OK;
+}
+
 static bool same_str(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -1415,6 +1546,15 @@ static hg_status client_check(struct cfg_ctx *c, void *items, size_t i,
                         "thumbprint; without one no certificate maps to '%s'",
                         cl->name);
     }
+    for (size_t j = 0; j < cl->nscopes; j++)
+        if (!hg_scope_bit(cl->scopes[j], strlen(cl->scopes[j]))) {
+            key_join(key, dpath, "scopes");
+            return cfg_fail(c, key_line(item, "scopes", item->line), key,
+                            "unknown scope '%s'; the scopes are tender:write, tender:read, "
+                            "capacity:write, capacity:read, events:read, telemetry:write, "
+                            "telemetry:read, provider:callback, operator:act, audit:read, "
+                            "admin", cl->scopes[j]);
+        }
     for (size_t j = 0; j < i; j++) {
         if (strcmp(all[j].name, cl->name) == 0) {
             key_join(key, dpath, "name");

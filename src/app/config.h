@@ -13,6 +13,7 @@
 #ifndef HG_APP_CONFIG_H
 #define HG_APP_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "common/err.h"
@@ -31,6 +32,26 @@ struct hg_config_client {
     char **regions;
     size_t nregions;
     char *cert;              /* optional certificate file, for the expiry metric */
+    char **scopes;           /* OAuth scopes it may be granted; none listed =
+                              * the defaults of its roles (auth/scope.h) */
+    size_t nscopes;
+};
+
+/* A trusted external identity provider (auth/issuers.h). */
+struct hg_config_issuer {
+    char *issuer;            /* exact "iss" of its tokens */
+    char *jwks_url;          /* https URL of its JWK Set */
+    char *audience;          /* "aud" its tokens must carry for us */
+    char *ca;                /* PEM CA bundle for the JWKS fetch; NULL = system */
+    int refresh_interval_ms; /* least time between refetches on an unknown kid */
+    int max_age_ms;          /* keys are refetched after this long */
+    int fetch_timeout_ms;
+    char *roles_claim;       /* claim holding its roles (string or array) */
+    char **role_map;         /* "its-role=our-role" pairs */
+    size_t nrole_map;
+    char *tenant_claim;      /* claim holding the tenant; NULL = use `tenant` */
+    char *tenant;            /* fixed tenant for its principals; may be NULL */
+    bool insecure_unbound_tokens; /* accept tokens without cnf (warned) */
 };
 
 struct hg_config_tls {
@@ -100,6 +121,32 @@ struct hg_config {
     struct {
         int max_wait_ms;           /* cap on Prefer: wait */
     } tenders;
+
+    struct {
+        char *issuer;              /* NULL = "https://<api.listen>" at start-up */
+        char *audience;            /* NULL = the issuer */
+        int token_lifetime_ms;
+        int leeway_ms;             /* on exp / nbf / iat */
+        char *signing_alg;         /* "ES256" | "EdDSA" */
+        char *keys_dir;            /* NULL = <data_dir>/keys */
+        int key_publish_delay_ms;  /* a new key is in the JWKS this long before it signs */
+        int key_check_interval_ms; /* how often the manifest is checked for rotations */
+        int token_cache;           /* verified-token cache entries; 0 = off */
+        bool insecure_mtls_only;   /* no tokens: certificate principals get their
+                                    * configured scopes (benchmarks only; warned) */
+        struct {
+            int iat_window_ms;
+            int jti_cache;         /* replay cache entries */
+            bool require_nonce;
+            int nonce_step_ms;
+        } dpop;
+        struct hg_config_issuer *issuers;
+        size_t nissuers;
+    } auth;
+
+    struct {
+        char *file;                /* ABAC rules (docs/policy.md); NULL = deny all */
+    } policy;
 
     struct hg_config_client *clients;
     size_t nclients;

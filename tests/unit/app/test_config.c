@@ -233,10 +233,12 @@ static void docs_cover_schema(void **state)
     size_t o = 0;
     free(ep);
     free(dp);
-    for (size_t t = 0; t < 2; t++) {
-        const struct cfg_row *tab = t ? client_rows : cfg_rows;
-        size_t n = t ? sizeof client_rows / sizeof client_rows[0] : NROWS;
-        const char *pre = t ? "clients[]." : "";
+    for (size_t t = 0; t < 3; t++) {
+        const struct cfg_row *tab = t == 2 ? issuer_rows : t ? client_rows : cfg_rows;
+        size_t n = t == 2   ? sizeof issuer_rows / sizeof issuer_rows[0]
+                   : t == 1 ? sizeof client_rows / sizeof client_rows[0]
+                            : NROWS;
+        const char *pre = t == 2 ? "auth.issuers[]." : t ? "clients[]." : "";
         for (size_t i = 0; i < n; i++) {
             const char *leaf = strrchr(tab[i].key, '.');
             leaf = leaf ? leaf + 1 : tab[i].key;
@@ -318,12 +320,12 @@ static void err_unknown_key_suggests(void **state)
                  "threads, tls, limits");
     expect_exact(f, "data-dir: x\n" BASE, 1, "data-dir",
                  "unknown key; did you mean 'data_dir'? Valid keys here: "
-                 "data_dir, api, admin, shutdown, log, audit, store, idempotency, ratelimit, tenders, clients");
+                 "data_dir, api, admin, shutdown, log, audit, store, idempotency, ratelimit, tenders, auth, policy, clients");
     expect_err(f, BASE "    cret: x\n", 6, "api.tls.cret", "did you mean 'cert'?");
     /* Nothing close: no suggestion, but the list. */
     expect_exact(f, BASE "frobnicate: 1\n", 6, "frobnicate",
                  "unknown key; valid keys here: data_dir, api, admin, shutdown, "
-                 "log, audit, store, idempotency, ratelimit, tenders, clients");
+                 "log, audit, store, idempotency, ratelimit, tenders, auth, policy, clients");
     /* A dotted key is not a shortcut for nesting. */
     expect_err(f, BASE "log.level: info\n", 6, "log.level", "unknown key");
     expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n    tennant: t\n",
@@ -808,7 +810,7 @@ static void load_mem_api(void **state)
                      HG_ECONFIG);
     assert_string_equal(f->err.msg,
                         "m.yaml:1: key 'x': unknown key; valid keys here: data_dir, "
-                        "api, admin, shutdown, log, audit, store, idempotency, ratelimit, tenders, clients");
+                        "api, admin, shutdown, log, audit, store, idempotency, ratelimit, tenders, auth, policy, clients");
     assert_int_equal(hg_config_load_mem("m.yaml", NULL, 3, &f->cfg, &f->err),
                      HG_EINVAL);
 }
