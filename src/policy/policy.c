@@ -309,6 +309,32 @@ static void first_match(const struct hg_policy *p, const uint32_t *v, uint32_t n
     }
 }
 
+/* The (up to three) lists that can hold rules for verb: its own, its
+ * noun's "noun:*" and "*". */
+static int lists_for(const struct hg_policy *p, const char *verb,
+                     const struct pol_list *lists[3])
+{
+    int nl = 0;
+    uint32_t vid = policy__names_find(&p->verbs, verb);
+    if (vid != POL_NONE)
+        lists[nl++] = &p->by_verb[vid];
+    if (p->nouns.n) {
+        const char *colon = strchr(verb, ':');
+        if (colon && (size_t)(colon - verb) <= POL_MAX_NAME) {
+            char noun[POL_MAX_NAME + 1];
+            size_t nn = (size_t)(colon - verb);
+            memcpy(noun, verb, nn);
+            noun[nn] = '\0';
+            uint32_t nid = policy__names_find(&p->nouns, noun);
+            if (nid != POL_NONE)
+                lists[nl++] = &p->by_noun[nid];
+        }
+    }
+    if (p->all.ndeny || p->all.nallow)
+        lists[nl++] = &p->all;
+    return nl;
+}
+
 void hg_policy_eval(const struct hg_policy *p, const struct hg_policy_input *in,
                     struct hg_policy_decision *out)
 {
@@ -323,27 +349,8 @@ void hg_policy_eval(const struct hg_policy *p, const struct hg_policy_input *in,
         out->reason = REASON_NOVERB;
         return;
     }
-
-    /* The three lists that can hold rules for this verb. */
     const struct pol_list *lists[3];
-    int nl = 0;
-    uint32_t vid = policy__names_find(&p->verbs, in->verb);
-    if (vid != POL_NONE)
-        lists[nl++] = &p->by_verb[vid];
-    if (p->nouns.n) {
-        const char *colon = strchr(in->verb, ':');
-        if (colon && (size_t)(colon - in->verb) <= POL_MAX_NAME) {
-            char noun[POL_MAX_NAME + 1];
-            size_t nn = (size_t)(colon - in->verb);
-            memcpy(noun, in->verb, nn);
-            noun[nn] = '\0';
-            uint32_t nid = policy__names_find(&p->nouns, noun);
-            if (nid != POL_NONE)
-                lists[nl++] = &p->by_noun[nid];
-        }
-    }
-    if (p->all.ndeny || p->all.nallow)
-        lists[nl++] = &p->all;
+    int nl = lists_for(p, in->verb, lists);
     if (nl == 0)
         return;
 
