@@ -324,36 +324,33 @@ out:
 static hg_status write_manifest(const struct hg_keyring *kr, const struct manifest *m,
                                 struct hg_err *err)
 {
-    hg_status st = HG_ENOMEM;
-    char *text = NULL;
-    json_t *root = json_object(), *keys = json_array();
-    if (!root || !keys || json_object_set_new(root, "version", json_integer(MANIFEST_VERSION)) ||
-        json_object_set(root, "keys", keys))
-        goto out;
-    for (size_t i = 0; i < m->n; i++) {
-        const struct mentry *e = &m->e[i];
-        json_t *k = json_object();
-        if (!k || json_array_append_new(keys, k) ||
-            json_object_set_new(k, "kid", json_string(e->kid)) ||
-            json_object_set_new(k, "alg", json_string(hg_jose_alg_name(e->alg))) ||
-            json_object_set_new(k, "created", json_integer(e->created)) ||
-            json_object_set_new(k, "activates", json_integer(e->activates)) ||
-            json_object_set_new(k, "retires", e->retires ? json_integer(e->retires) : json_null()))
-            goto out;
-    }
     /* one key per line: a person reading the file during an incident sees
      * the timeline at a glance */
-    text = json_dumps(root, JSON_INDENT(1));
-    if (!text)
-        goto out;
-    st = hg_fs_write_atomic(kr->manifest, text, strlen(text), 0600, err);
-out:
-    if (st == HG_ENOMEM)
-        hg_err_set(err, st, "out of memory writing %s", kr->manifest);
-    free(text);
-    json_decref(keys);
-    json_decref(root);
-    return st;
+    char text[MANIFEST_MAX];
+    size_t used = 0;
+    int w = snprintf(text, sizeof text, "{\"version\":%d,\"keys\":[", MANIFEST_VERSION);
+    used = (size_t)w;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct mentry *e = &m->e[i];
+        char retires[24] = "null";
+        if (e->retires)
+            snprintf(retires, sizeof retires, "%lld", (long long)e->retires);
+        /* kid is base64url and alg a fixed name: nothing to escape */
+        w = snprintf(text + used, sizeof text - used,
+                     "%s\n {\"kid\":\"%s\",\"alg\":\"%s\",\"created\":%lld,"
+                     "\"activates\":%lld,\"retires\":%s}",
+                     i ? "," : "", e->kid, hg_jose_alg_name(e->alg), (long long)e->created,
+                     (long long)e->activates, retires);
+        if (w < 0 || (size_t)w >= sizeof text - used)
+            return hg_err_set(err, HG_ETOOBIG, "keys manifest %s would be too large",
+                              kr->manifest);
+        used += (size_t)w;
+    }
+    w = snprintf(text + used, sizeof text - used, "\n]}\n");
+    if (w < 0 || (size_t)w >= sizeof text - used)
+        return hg_err_set(err, HG_ETOOBIG, "keys manifest %s would be too large", kr->manifest);
+    used += (size_t)w;
+    return hg_fs_write_atomic(kr->manifest, text, used, 0600, err);
 }
 
 /* ------------------------------------------------------------ snapshots */
@@ -904,8 +901,9 @@ size_t hg_keyring_list(struct hg_keyring *kr, int64_t now, struct hg_keyring_inf
         const struct mentry *e = &s->m.e[i];
         while (j > 0) {
             const struct mentry *p = &s->m.e[order[j - 1]];
+            /* ties: the later manifest entry is the newer key */
             if (p->created > e->created ||
-                (p->created == e->created && p->activates >= e->activates))
+                (p->created == e->created && p->activates > e->activates))
                 break;
             order[j] = order[j - 1];
             j--;

@@ -11,6 +11,7 @@
 static const struct hg_ctl_verb verbs[] = {
     {"pki", hg_ctl_pki, "development PKI: init, issue, revoke, crl, show"},
     {"audit", hg_ctl_audit, "audit log: verify, prove, verify-proof, checkpoint, show"},
+    {"keys", hg_ctl_keys, "token signing keys: rotate, list"},
 };
 
 static void usage(FILE *f)
