@@ -143,6 +143,8 @@ static hg_status parse_op(const char *s, size_t n, size_t *i, struct pol_cond *c
     } else if (a == '>') {
         c->op = POL_GT;
         k += 1;
+    } else if (a == '=' && (b == '>' || b == '<')) {
+        return why_set(why, whycap, "'=%c' is not an operator; write '%c='", b, b);
     } else if (a == '=') {
         return why_set(why, whycap, "'=' is not an operator; write '==' to compare");
     } else if (a == '\0') {

@@ -590,7 +590,8 @@ static hg_status read_rule(struct lctx *c, const struct pol_node *n, size_t idx)
     else if (v[K_EFFECT]->kind == POL_SCALAR && strcmp(v[K_EFFECT]->s, "deny") == 0)
         r->effect = HG_POLICY_DENY;
     else
-        return lfail(c, v[K_EFFECT]->line, k2, "expected allow or deny, got %s",
+        return lfail(c, v[K_EFFECT]->line, k2,
+                     "expected allow or deny, got %s; write effect: allow or effect: deny",
                      got(v[K_EFFECT], g, sizeof g));
 
     key_sub(k2, key, "verbs");
