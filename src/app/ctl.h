@@ -29,5 +29,6 @@ int hg_ctl_dispatch(const char *prog, const struct hg_ctl_verb *verbs, size_t n,
 int hg_ctl_pki(int argc, char **argv);
 int hg_ctl_audit(int argc, char **argv);
 int hg_ctl_keys(int argc, char **argv);
+int hg_ctl_policy(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const struct hg_ctl_verb verbs[] = {
     {"pki", hg_ctl_pki, "development PKI: init, issue, revoke, crl, show"},
     {"audit", hg_ctl_audit, "audit log: verify, prove, verify-proof, checkpoint, show"},
     {"keys", hg_ctl_keys, "token signing keys: rotate, list"},
+    {"policy", hg_ctl_policy, "ABAC policy: check a file, test a request against it"},
 };
 
 static void usage(FILE *f)
