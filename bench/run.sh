@@ -12,14 +12,16 @@
 #             transaction on the same filesystem), and `GET /v1/tenders/{id}`
 #             over tenders created by the POST runs beside nginx serving a
 #             tender document as a static file; alternating rounds, ratios;
-#   audit   — bench/audit_bench beside `openssl speed sha256`.
+#   audit   — bench/audit_bench beside `openssl speed sha256`;
+#   policy  — bench/policy_eval: ABAC decisions/s of a 200-rule policy on one
+#             thread beside a naive linear interpreter of the same rules.
 # Numbers never fail it: it exits non-zero only when the benchmark cannot be
 # set up. Everything it starts is stopped and its temporary directory removed
 # on exit. It only talks to 127.0.0.1.
 #
 # Knobs (environment): HG_BENCH_ROUNDS (3), HG_BENCH_DURATION (10 s),
 # HG_BENCH_WARMUP (2 s), HG_BENCH_CONNECTIONS (32), HG_BENCH_THREADS (2),
-# HG_BENCH_ONLY (all, or a comma-separated list of whoami, tenders, audit),
+# HG_BENCH_ONLY (all, or a comma-separated list of whoami, tenders, audit, policy),
 # HG_BENCH_TENDER_IDS (1000: tenders the GET runs cycle through),
 # HG_BENCH_AUDIT_RECORDS (1000000; 0 skips the audit section).
 set -u
@@ -50,11 +52,11 @@ TENDER_IDS=$(int_env HG_BENCH_TENDER_IDS 1000 1 1000000) || exit 1
 
 ONLY=${HG_BENCH_ONLY:-all}
 IFS=, read -r -a only_list <<<"$ONLY"
-[ "${#only_list[@]}" -gt 0 ] || die "HG_BENCH_ONLY is empty; use all, or a comma-separated list of whoami, tenders, audit"
+[ "${#only_list[@]}" -gt 0 ] || die "HG_BENCH_ONLY is empty; use all, or a comma-separated list of whoami, tenders, audit, policy"
 for sec in "${only_list[@]}"; do
     case $sec in
-    all | whoami | tenders | audit) ;;
-    *) die "HG_BENCH_ONLY='$ONLY': '$sec' is not a section; use all, or a comma-separated list of whoami, tenders, audit" ;;
+    all | whoami | tenders | audit | policy) ;;
+    *) die "HG_BENCH_ONLY='$ONLY': '$sec' is not a section; use all, or a comma-separated list of whoami, tenders, audit, policy" ;;
     esac
 done
 want() { [[ ",$ONLY," == *",all,"* || ",$ONLY," == *",$1,"* ]]; }
@@ -363,8 +365,10 @@ if want whoami; then
     echo "haulgate benchmark: GET $PATH_WHOAMI over TLS 1.3 + client certificate"
 elif want tenders; then
     echo "haulgate benchmark: POST and GET $PATH_TENDERS over TLS 1.3 + client certificate"
-else
+elif want audit; then
     echo "haulgate benchmark: the audit log"
+else
+    echo "haulgate benchmark: the ABAC policy"
 fi
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
 if [ "$NEED_SERVERS" = 1 ]; then
@@ -719,7 +723,20 @@ section_audit() {
     fi
 }
 
+# ---- issue 4: ABAC decisions/s, beside a naive interpreter of the same rules ----
+section_policy() {
+    if [ ! -x "$BUILD/bench/policy_eval" ]; then
+        note "SKIP policy: $BUILD/bench/policy_eval is not built (make -j2 $BUILD_ARG/bench/policy_eval)"
+        return 0
+    fi
+    echo
+    echo "== policy: decisions/s of a generated 200-rule policy on one thread, beside a naive"
+    echo "   linear interpreter of the same rules (strcmp per field, every rule in file order)"
+    "$BUILD/bench/policy_eval" --duration 2 2>&1 | sed 's/^/  /'
+}
+
 if want whoami; then section_whoami; fi
 if want tenders; then section_tenders; fi
 if want audit; then section_audit; fi
+if want policy; then section_policy; fi
 exit 0
