@@ -224,23 +224,23 @@ static hg_status read_map(struct lctx *c, const struct pol_node *map, const char
         if (k->kind != POL_SCALAR || policy__yaml_is_null(k))
             return lfail(c, k->line, prefix, "keys must be non-empty strings, got %s",
                          got(k, g, sizeof g));
-        for (size_t j = 0; j < i; j += 2) {
-            const struct pol_node *pk = map->kid[j];
-            if (pk->len == k->len && memcmp(pk->s, k->s, k->len) == 0) {
-                char e[80], key[KEYBUF];
-                policy__esc(k->s, k->len, e, sizeof e, 40);
-                key_sub(key, prefix, e);
-                return lfail(c, k->line, key,
-                             "duplicate key (first set at line %d); each key may appear "
-                             "only once", pk->line);
-            }
-        }
+        /* Unknown keys first: then every earlier key is a distinct valid
+         * one, so the duplicate check below stays O(nvalid) per key even
+         * for a hostile mapping with thousands of keys. */
         size_t f = nvalid;
         for (size_t j = 0; j < nvalid && f == nvalid; j++)
             if (strlen(valid[j]) == k->len && memcmp(valid[j], k->s, k->len) == 0)
                 f = j;
         if (f == nvalid)
             return unknown_key(c, k, prefix, valid, nvalid);
+        if (vals[f]) {
+            char e[80], key[KEYBUF];
+            policy__esc(k->s, k->len, e, sizeof e, 40);
+            key_sub(key, prefix, e);
+            return lfail(c, k->line, key,
+                         "duplicate key (first set at line %d); each key may appear only "
+                         "once", lines[f]);
+        }
         vals[f] = map->kid[i + 1];
         lines[f] = k->line;
     }
