@@ -585,9 +585,10 @@ static hg_status read_rule(struct lctx *c, const struct pol_node *n, size_t idx)
     if (!v[K_EFFECT])
         return lfail(c, n->line, k2, "required key is missing; add effect: allow or "
                                      "effect: deny");
-    if (v[K_EFFECT]->kind == POL_SCALAR && strcmp(v[K_EFFECT]->s, "allow") == 0)
+    const struct pol_node *ef = v[K_EFFECT];
+    if (ef->kind == POL_SCALAR && ef->len == 5 && memcmp(ef->s, "allow", 5) == 0)
         r->effect = HG_POLICY_ALLOW;
-    else if (v[K_EFFECT]->kind == POL_SCALAR && strcmp(v[K_EFFECT]->s, "deny") == 0)
+    else if (ef->kind == POL_SCALAR && ef->len == 4 && memcmp(ef->s, "deny", 4) == 0)
         r->effect = HG_POLICY_DENY;
     else
         return lfail(c, v[K_EFFECT]->line, k2,

@@ -68,6 +68,9 @@ static const struct {
     {"version: 1\nrules:\n  - id: a\n    effect: permit\n    verbs: [tender:read]\n",
      "p.yaml:4: key 'rules[0].effect' (rule 'a'): expected allow or deny, got \"permit\"; "
      "write effect: allow or effect: deny"},
+    {"version: 1\nrules:\n  - id: a\n    effect: \"allow\\0x\"\n    verbs: [x:y]\n",
+     "p.yaml:4: key 'rules[0].effect' (rule 'a'): expected allow or deny, got \"allow\\x00x\"; "
+     "write effect: allow or effect: deny"},
     {"version: 1\nrules:\n  - id: a\n    effect: allow\n",
      "p.yaml:3: key 'rules[0].verbs' (rule 'a'): required key is missing; list the verbs the "
      "rule is about, such as verbs: [tender:create] (or [\"*\"] for every verb)"},
