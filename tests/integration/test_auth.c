@@ -1897,25 +1897,38 @@ static int haulctl_keys(struct hg_it *it, const char *verb)
     return rc;
 }
 
-/* The newest kid in the manifest. */
-static void newest_kid(struct hg_it *it, char kid[HG_JWK_KID_MAX + 1])
+/* The kids in the manifest. */
+static json_t *manifest_kids(struct hg_it *it)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/keys/keys.json", it->data);
     json_t *m = json_load_file(path, 0, NULL);
     assert_non_null(m);
-    int64_t best = -1;
+    json_t *kids = json_array();
     size_t i;
     json_t *k;
-    json_array_foreach(json_object_get(m, "keys"), i, k) {
-        int64_t act = json_integer_value(json_object_get(k, "activates"));
-        if (act > best) {
-            best = act;
-            snprintf(kid, HG_JWK_KID_MAX + 1, "%s", json_string_value(json_object_get(k, "kid")));
-        }
-    }
+    json_array_foreach(json_object_get(m, "keys"), i, k)
+        json_array_append(kids, json_object_get(k, "kid"));
     json_decref(m);
-    assert_true(best >= 0);
+    return kids;
+}
+
+/* `haulctl keys rotate --config`: the kid it added (in no earlier manifest). */
+static void haulctl_rotate(struct hg_it *it, char kid[HG_JWK_KID_MAX + 1])
+{
+    json_t *before = manifest_kids(it);
+    assert_int_equal(haulctl_keys(it, "rotate"), 0);
+    json_t *after = manifest_kids(it);
+    assert_int_equal(json_array_size(after), json_array_size(before) + 1);
+    size_t i, added = 0;
+    json_t *k;
+    json_array_foreach(after, i, k) if (!has_kid(before, json_string_value(k))) {
+        snprintf(kid, HG_JWK_KID_MAX + 1, "%s", json_string_value(k));
+        added++;
+    }
+    assert_int_equal(added, 1);
+    json_decref(before);
+    json_decref(after);
 }
 
 static void rotate_with_haulctl(void **state)
@@ -1925,9 +1938,8 @@ static void rotate_with_haulctl(void **state)
     size_t n0 = json_array_size(kids);
     json_decref(kids);
     /* the running daemon notices within auth.key_check_interval */
-    assert_int_equal(haulctl_keys(IT, "rotate"), 0);
     char k3[HG_JWK_KID_MAX + 1];
-    newest_kid(IT, k3);
+    haulctl_rotate(IT, k3);
     int seen = 0;
     for (int i = 0; i < 100 && !seen; i++) {
         kids = jwks_kids(IT);
@@ -1941,12 +1953,13 @@ static void rotate_with_haulctl(void **state)
     assert_int_equal(json_array_size(kids), n0 + 1);
     json_decref(kids);
 
-    /* and a stopped daemon's configuration */
+    /* and a stopped daemon's configuration, a second later (so the two
+     * added keys do not activate in the same second) */
+    sleep_ms(1100);
     assert_int_equal(hg_it_stop(IT), 0);
-    assert_int_equal(haulctl_keys(IT, "rotate"), 0);
-    assert_int_equal(haulctl_keys(IT, "list"), 0);
     char k4[HG_JWK_KID_MAX + 1];
-    newest_kid(IT, k4);
+    haulctl_rotate(IT, k4);
+    assert_int_equal(haulctl_keys(IT, "list"), 0);
     assert_string_not_equal(k3, k4);
     assert_int_equal(hg_it_start_verbose(IT), 0);
     bearers_free(); /* a new port, a new issuer */
