@@ -635,6 +635,7 @@ hg_status hg_token_verify(struct hg_tokens *t, const char *tok, size_t n, int64_
     struct hg_jws jws;
     if (!t || !out || (!tok && n))
         return hg_err_set(err, HG_EINVAL, "hg_token_verify: missing argument");
+    memset(out, 0, sizeof *out);
     if (n == 0)
         return hg_err_set(err, HG_EPARSE, "empty token");
     if (n > HG_TOKEN_MAX)
@@ -664,7 +665,6 @@ hg_status hg_token_verify(struct hg_tokens *t, const char *tok, size_t n, int64_
     }
 
     memset(&jws, 0, sizeof jws);
-    memset(out, 0, sizeof *out);
     hg_status st = hg_jws_parse(tok, n, &jws, err);
     if (st == HG_OK)
         st = verify_parsed(t, &jws, now, out, err);
