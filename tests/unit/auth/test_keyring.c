@@ -438,6 +438,41 @@ static void malformed_manifests(void **state)
     hg_keyring_close(kr);
 }
 
+/* What a crash can leave behind is cleared by the next rotation; files of
+ * other names are left alone. */
+static void crash_leftovers_swept(void **state)
+{
+    (void)state;
+    struct hg_keyring *kr = open_at(T0);
+    char orphan[512], tmp[256], ktmp[512], mine[256];
+    snprintf(orphan, sizeof orphan, "%s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.pem", dir);
+    snprintf(ktmp, sizeof ktmp, "%s/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB.pem.tmp.x1Y2z3",
+             dir);
+    snprintf(tmp, sizeof tmp, "%s/keys.json.tmp.a1B2c3", dir);
+    snprintf(mine, sizeof mine, "%s/server.pem", dir);
+    write_file(orphan, "-----BEGIN PRIVATE KEY-----\n");
+    write_file(ktmp, "partial");
+    write_file(tmp, "{\"version\":1,");
+    write_file(mine, "not ours");
+    /* leftovers do not disturb a reader */
+    int changed = -1;
+    assert_int_equal(hg_keyring_reload(kr, &changed, NULL), HG_OK);
+    assert_int_equal(changed, 0);
+    assert_int_equal(hg_keyring_rotate(kr, T0 + 10, NULL, 0, NULL), HG_OK);
+    assert_false(exists(orphan));
+    assert_false(exists(ktmp));
+    assert_false(exists(tmp));
+    assert_true(exists(mine));
+    struct hg_keyring_info info[4];
+    assert_int_equal(hg_keyring_list(kr, T0 + 10, info, 4), 2);
+    char path[1024];
+    for (int i = 0; i < 2; i++) {
+        key_file(info[i].kid, path, sizeof path);
+        assert_true(exists(path));
+    }
+    hg_keyring_close(kr);
+}
+
 static void key_limit(void **state)
 {
     (void)state;
@@ -597,6 +632,38 @@ static void haulctl_keys(void **state)
     assert_int_equal(ctl("list", "--config", cfg, NULL, NULL), 1);
 }
 
+/* --config: the keys directory is <data_dir>/keys (relative to the file),
+ * alg and publish delay come from auth.* */
+static void haulctl_keys_config(void **state)
+{
+    (void)state;
+    char cfg[256], kdir[256];
+    snprintf(cfg, sizeof cfg, "%s/haulgate.yaml", root);
+    write_file(cfg, "data_dir: data\n"
+                    "api:\n  tls:\n    cert: c.pem\n    key: k.pem\n    ca: ca.pem\n"
+                    "auth:\n  signing_alg: EdDSA\n  key_publish_delay: 0s\n"
+                    "  token_lifetime: 10m\n  leeway: 30s\n");
+    assert_int_equal(ctl("rotate", "--config", cfg, NULL, NULL), 0);
+    assert_int_equal(ctl("rotate", "--config", cfg, NULL, NULL), 0);
+    assert_int_equal(ctl("list", "--config", cfg, NULL, NULL), 0);
+    snprintf(kdir, sizeof kdir, "%s/data/keys", root);
+    struct hg_keyring_opts o = opts(HG_JOSE_EDDSA);
+    o.dir = kdir;
+    struct hg_keyring *kr = NULL;
+    int64_t now = hg_wall_ms() / 1000;
+    assert_int_equal(hg_keyring_open(&o, now, &kr, NULL), HG_OK);
+    struct hg_keyring_info info[4];
+    assert_int_equal(hg_keyring_list(kr, now, info, 4), 2);
+    /* no publish delay: the new key signs at once, the first retired */
+    assert_int_equal(info[0].alg, HG_JOSE_EDDSA);
+    assert_int_equal(info[0].state, HG_KEY_CURRENT);
+    assert_int_equal(info[1].state, HG_KEY_RETIRED);
+    assert_int_equal(info[1].retires, info[0].activates);
+    hg_keyring_close(kr);
+    /* options of --dir do not mix with --config */
+    assert_int_equal(ctl("rotate", "--config", cfg, "--alg", "ES256"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,9 +675,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(second_process_rotation_seen_by_reload, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(malformed_manifests, setup, teardown),
+        cmocka_unit_test_setup_teardown(crash_leftovers_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(key_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_sign_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(haulctl_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(haulctl_keys_config, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
