@@ -14,14 +14,17 @@
 #             tender document as a static file; alternating rounds, ratios;
 #   audit   — bench/audit_bench beside `openssl speed sha256`;
 #   policy  — bench/policy_eval: ABAC decisions/s of a 200-rule policy on one
-#             thread beside a naive linear interpreter of the same rules.
+#             thread beside a naive linear interpreter of the same rules;
+#   auth    — GET /v1/whoami with a cached certificate-bound token beside a
+#             daemon with auth.insecure_mtls_only; POST /oauth2/token beside
+#             `openssl speed ecdsap256`.
 # Numbers never fail it: it exits non-zero only when the benchmark cannot be
 # set up. Everything it starts is stopped and its temporary directory removed
 # on exit. It only talks to 127.0.0.1.
 #
 # Knobs (environment): HG_BENCH_ROUNDS (3), HG_BENCH_DURATION (10 s),
 # HG_BENCH_WARMUP (2 s), HG_BENCH_CONNECTIONS (32), HG_BENCH_THREADS (2),
-# HG_BENCH_ONLY (all, or a comma-separated list of whoami, tenders, audit, policy),
+# HG_BENCH_ONLY (all, or a comma-separated list of whoami, tenders, audit, policy, auth),
 # HG_BENCH_TENDER_IDS (1000: tenders the GET runs cycle through),
 # HG_BENCH_AUDIT_RECORDS (1000000; 0 skips the audit section).
 set -u
@@ -52,11 +55,11 @@ TENDER_IDS=$(int_env HG_BENCH_TENDER_IDS 1000 1 1000000) || exit 1
 
 ONLY=${HG_BENCH_ONLY:-all}
 IFS=, read -r -a only_list <<<"$ONLY"
-[ "${#only_list[@]}" -gt 0 ] || die "HG_BENCH_ONLY is empty; use all, or a comma-separated list of whoami, tenders, audit, policy"
+[ "${#only_list[@]}" -gt 0 ] || die "HG_BENCH_ONLY is empty; use all, or a comma-separated list of whoami, tenders, audit, policy, auth"
 for sec in "${only_list[@]}"; do
     case $sec in
-    all | whoami | tenders | audit | policy) ;;
-    *) die "HG_BENCH_ONLY='$ONLY': '$sec' is not a section; use all, or a comma-separated list of whoami, tenders, audit, policy" ;;
+    all | whoami | tenders | audit | policy | auth) ;;
+    *) die "HG_BENCH_ONLY='$ONLY': '$sec' is not a section; use all, or a comma-separated list of whoami, tenders, audit, policy, auth" ;;
     esac
 done
 want() { [[ ",$ONLY," == *",all,"* || ",$ONLY," == *",$1,"* ]]; }
@@ -367,8 +370,10 @@ elif want tenders; then
     echo "haulgate benchmark: POST and GET $PATH_TENDERS over TLS 1.3 + client certificate"
 elif want audit; then
     echo "haulgate benchmark: the audit log"
-else
+elif want policy; then
     echo "haulgate benchmark: the ABAC policy"
+else
+    echo "haulgate benchmark: access tokens"
 fi
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr)"
 if [ "$NEED_SERVERS" = 1 ]; then
@@ -739,4 +744,217 @@ if want whoami; then section_whoami; fi
 if want tenders; then section_tenders; fi
 if want audit; then section_audit; fi
 if want policy; then section_policy; fi
+# ---- issue 4: authenticated GET /v1/whoami (a certificate-bound Bearer
+# token, verified once and then cached) beside the same request on a second
+# haulgated with auth.insecure_mtls_only and no token; POST /oauth2/token
+# beside `openssl speed ecdsap256` (one ES256 signature per token) ----
+AUTH_PIDS=()
+auth_stop_all() {
+    local p
+    for p in "${AUTH_PIDS[@]}"; do stop_pid "$p"; done
+    AUTH_PIDS=()
+}
+# start_auth_daemon NAME [YAML-LINE...] -> sets AUTH_PORT and AUTH_PID
+start_auth_daemon() {
+    local name=$1 data=$TMP/auth-$1 cfg=$TMP/auth-$1.yaml log=$TMP/auth-$1.log
+    shift
+    {
+        echo "data_dir: \"$data\""
+        echo "api:"
+        echo "  listen: 127.0.0.1:0"
+        echo "  tls:"
+        echo "    cert: \"$PKI/server.crt\""
+        echo "    key: \"$PKI/server.key\""
+        echo "    ca: \"$PKI/ca.crt\""
+        [ -n "$CRL" ] && echo "    crl: \"$CRL\""
+        echo "admin:"
+        echo "  listen: 127.0.0.1:0"
+        echo "log:"
+        echo "  level: warn"
+        echo "ratelimit:"
+        echo "  rate: 0"
+        echo "policy:"
+        echo "  file: \"$ROOT/config/policy.example.yaml\""
+        echo "clients:"
+        echo "  - name: tms"
+        echo "    match:"
+        echo "      uri: spiffe://haulgate.dev/tms"
+        echo "    roles: [tms]"
+        echo "    tenant: acme"
+        echo "auth:"
+        local l
+        for l in "$@"; do echo "  $l"; done
+    } >"$cfg"
+    "$HAULGATED" --config "$cfg" >"$log" 2>&1 &
+    AUTH_PID=$!
+    AUTH_PIDS+=("$AUTH_PID")
+    local deadline=$((SECONDS + 15)) api=""
+    while [ $SECONDS -lt $deadline ] && kill -0 "$AUTH_PID" 2>/dev/null; do
+        if [ -s "$data/listen.json" ]; then
+            api=$(sed -n 's/.*"api"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$data/listen.json")
+            [ -n "$api" ] && break
+        fi
+        sleep 0.1
+    done
+    if [ -z "$api" ]; then
+        note "SKIP auth: haulgated ($name) did not start; its log:"
+        tail -n 5 "$log" | sed 's/^/  /' >&2
+        return 1
+    fi
+    AUTH_PORT=${api##*:}
+}
+# auth_token PORT -> a certificate-bound access token of tms on stdout
+auth_token() {
+    curl -sS --resolve "$SERVERNAME:$1:127.0.0.1" --cacert "$PKI/ca.crt" --cert "$PKI/tms.crt" \
+        --key "$PKI/tms.key" -d grant_type=client_credentials "https://$SERVERNAME:$1/oauth2/token" \
+        2>"$TMP/auth-curl.err" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}
+section_auth() {
+    echo
+    echo "== auth: GET $PATH_WHOAMI with a certificate-bound Bearer token (verified-token cache on)"
+    echo "   beside the same request without a token on a second haulgated (auth.insecure_mtls_only);"
+    echo "   POST /oauth2/token (client credentials, ES256, audited) beside openssl speed ecdsap256"
+    [ -x "$HAULGATED" ] && [ -x "$LOADGEN" ] && [ -x "$HAULCTL" ] ||
+        { note "SKIP auth: build haulgated, haulctl and bench/loadgen first ('make bench')"; return 0; }
+    command -v curl >/dev/null 2>&1 || { note "SKIP auth: curl is not installed"; return 0; }
+    [ -s "$PKI/ca.crt" ] || make_pki
+    trap 'auth_stop_all; cleanup' EXIT
+    local tport tpid mport mpid
+    start_auth_daemon token "token_lifetime: 1h" || { auth_stop_all; return 0; }
+    tport=$AUTH_PORT tpid=$AUTH_PID
+    start_auth_daemon mtls "insecure_mtls_only: true" || { auth_stop_all; return 0; }
+    mport=$AUTH_PORT mpid=$AUTH_PID
+    local tok
+    tok=$(auth_token "$tport")
+    if [ -z "$tok" ]; then
+        note "SKIP auth: no token from POST /oauth2/token:"
+        sed 's/^/  /' "$TMP/auth-curl.err" >&2
+        auth_stop_all
+        return 0
+    fi
+    if ! load aprobe "$tport" 1 0 1 1 "$PATH_WHOAMI" --header "Authorization: Bearer $tok" >/dev/null ||
+        ! load mprobe "$mport" 1 0 1 1 >/dev/null; then
+        note "SKIP auth: a daemon does not answer GET $PATH_WHOAMI with 2xx:"
+        sed 's/^/  /' "$TMP/loadgen-aprobe.err" "$TMP/loadgen-mprobe.err" >&2
+        auth_stop_all
+        return 0
+    fi
+    local RESULTS form=$TMP/token-form.txt
+    RESULTS=$(results_file auth)
+    printf 'grant_type=client_credentials' >"$form"
+    declare -A RATE P50 P99 CPU
+    local RATIOS="" r s port spid line rc t0 t1 rate cpu ratio base e m
+    printf '%-6s %-15s %12s %9s %9s %8s %10s %7s\n' round run rate/s "p50 ms" "p99 ms" errors "cpu us/req" ratio
+    for r in $(seq "$ROUNDS"); do
+        base=""
+        for s in whoami_mtls whoami_token token_issue; do
+            ratio=""
+            case $s in
+            whoami_mtls) port=$mport spid=$mpid ;;
+            *) port=$tport spid=$tpid ;;
+            esac
+            t0=$(cpu_ticks "$spid")
+            case $s in
+            whoami_mtls) line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS") ;;
+            whoami_token)
+                tok=$(auth_token "$tport") # fresh each round: never near its expiry
+                line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS" "$PATH_WHOAMI" \
+                    --header "Authorization: Bearer $tok")
+                ;;
+            token_issue)
+                line=$(load "$s" "$port" "$DURATION" "$WARMUP" "$CONNS" "$THREADS" /oauth2/token \
+                    --method POST --body-file "$form" \
+                    --header "Content-Type: application/x-www-form-urlencoded")
+                ;;
+            esac
+            rc=$?
+            t1=$(cpu_ticks "$spid")
+            if [ -z "$line" ]; then
+                note "round $r $s: no result (exit $rc):"
+                sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+                continue
+            fi
+            echo "$line" >>"$RESULTS"
+            [ "$rc" = 0 ] || sed 's/^/  /' "$TMP/loadgen-$s.err" >&2
+            # 2xx responses only: a fast 401 must not flatter the rate
+            rate=$(awk -v ok="$(field "$line" ok)" -v d="$(field "$line" duration_s)" \
+                'BEGIN { if (d > 0) printf "%.1f", ok / d; else print 0 }')
+            cpu=$(cpu_per_req "$((t1 - t0))" "$line")
+            case $s in
+            whoami_mtls) base=$rate ;;
+            whoami_token)
+                if [ -n "$base" ]; then
+                    ratio=$(awk -v h="$rate" -v n="$base" 'BEGIN { if (n > 0) printf "%.2f", h / n }')
+                    [ -n "$ratio" ] && RATIOS+="$ratio "
+                fi
+                ;;
+            esac
+            RATE[$s]+="$rate "
+            P50[$s]+="$(field "$line" p50_us) "
+            P99[$s]+="$(field "$line" p99_us) "
+            [ -n "$cpu" ] && CPU[$s]+="$cpu "
+            e=$(field "$line" errors)
+            awk -v r="$r" -v s="$s" -v x="$rate" -v p50="$(field "$line" p50_us)" \
+                -v p99="$(field "$line" p99_us)" -v e="${e:-0}" -v q="$ratio" -v c="${cpu:--}" \
+                'BEGIN { printf "%-6s %-15s %12.1f %9.3f %9.3f %8d %10s %7s\n", r, s, x, p50 / 1000, p99 / 1000, e, c, q }'
+        done
+    done
+    echo
+    echo "median of rounds:"
+    printf '%-15s %12s %9s %9s %10s\n' run rate/s "p50 ms" "p99 ms" "cpu us/req"
+    declare -A MRATE
+    for s in whoami_mtls whoami_token token_issue; do
+        [ -n "${RATE[$s]:-}" ] || continue
+        # shellcheck disable=SC2086  # the lists are space-separated numbers
+        MRATE[$s]=$(median ${RATE[$s]})
+        # shellcheck disable=SC2086
+        awk -v s="$s" -v a="${MRATE[$s]}" -v b="$(median ${P50[$s]})" -v c="$(median ${P99[$s]})" \
+            -v d="$(median ${CPU[$s]:-})" 'BEGIN { printf "%-15s %12.1f %9.3f %9.3f %10s\n", s, a, b / 1000, c / 1000, d }'
+    done
+    echo
+    if [ -n "$RATIOS" ]; then
+        # shellcheck disable=SC2086  # a space-separated list of numbers
+        m=$(median $RATIOS)
+        awk -v q="$m" 'BEGIN { printf "ratio whoami with token / without (insecure_mtls_only), req/s (median of per-round ratios): %.2f (target >= 0.80: %s)\n",
+            q, (q >= 0.8 ? "met" : "NOT met") }'
+    else
+        echo "ratio whoami with token / without: not measured (see above)"
+    fi
+    if [ -n "${CPU[whoami_token]:-}" ] && [ -n "${CPU[whoami_mtls]:-}" ]; then
+        # The loadgen shares the machine's cores with the daemons, so req/s
+        # also moves with the client's cost; server CPU per request does not.
+        # shellcheck disable=SC2086  # space-separated lists of numbers
+        awk -v t="$(median ${CPU[whoami_token]})" -v m="$(median ${CPU[whoami_mtls]})" 'BEGIN {
+            if (t > 0) printf "ratio whoami server CPU per request, without / with token (medians): %.2f (%.1f vs %.1f us)\n", m / t, m, t }'
+    fi
+    local signs
+    signs=$(openssl speed -seconds 2 ecdsap256 2>/dev/null | awk '/ecdsa \(nistp256\)/ { print $(NF - 1) }')
+    echo "openssl speed -seconds 2 ecdsap256 (one core): ${signs:-?} signs/s"
+    if [ -n "${MRATE[token_issue]:-}" ]; then
+        awk -v t="${MRATE[token_issue]}" -v o="${signs:-0}" 'BEGIN {
+            printf "token issuance (median of rounds): %.0f tokens/s (target >= 5,000: %s)", t, (t >= 5000 ? "met" : "NOT met")
+            if (o > 0) printf "; %.2f x one core of openssl ECDSA P-256 signs", t / o
+            printf "\n" }'
+    fi
+    auth_stop_all
+    trap cleanup EXIT
+    local dropped
+    dropped=$(grep -c 'audit queue is full' "$TMP/auth-token.log" 2>/dev/null)
+    if [ "${dropped:-0}" -gt 0 ]; then
+        echo "audit: $dropped token.issued records could not be queued (audit queue full) while the"
+        echo "       tokens were still issued: issuance outran the audit log (docs/performance.md, auth)"
+    fi
+    local f
+    for f in "$TMP/auth-token.log" "$TMP/auth-mtls.log"; do
+        if grep -qv 'insecure_mtls_only' "$f" 2>/dev/null; then
+            echo
+            echo "haulgated ($(basename "$f" .log)) wrote to its log (last lines):"
+            tail -n 5 "$f" | sed 's/^/  /'
+        fi
+    done
+    echo
+    results_note "$RESULTS"
+}
+if want auth; then section_auth; fi
+
 exit 0
