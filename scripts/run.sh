@@ -32,10 +32,14 @@ cat <<MSG
 
 haulgated is running (pid $pid). Logs are JSON lines on this terminal.
 
-  Who am I?   curl --cacert $pki/ca.crt --cert $pki/tms.crt --key $pki/tms.key https://${api}/v1/whoami
+  A token:    TOKEN=\$(curl -s --cacert $pki/ca.crt --cert $pki/tms.crt --key $pki/tms.key \\
+                -d grant_type=client_credentials https://${api}/oauth2/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  Who am I?   curl --cacert $pki/ca.crt --cert $pki/tms.crt --key $pki/tms.key \\
+                -H "Authorization: Bearer \$TOKEN" https://${api}/v1/whoami
+  Policy:     config/policy.example.yaml (docs/policy.md); tokens: docs/auth.md
   Health:     curl http://${admin}/healthz
   Metrics:    curl http://${admin}/metrics
-  Reload TLS: kill -HUP $pid        Stop: Ctrl-C
+  Reload TLS, policy and keys: kill -HUP $pid        Stop: Ctrl-C
 
 MSG
 wait $pid

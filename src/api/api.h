@@ -16,6 +16,11 @@ struct hg_metrics;
 struct hg_audit_log;
 struct hg_store;
 struct hg_api_state;
+struct hg_keyring;
+struct hg_tokens;
+struct hg_dpop;
+struct hg_issuers;
+struct hg_policy;
 
 struct hg_api {
     const struct hg_config *cfg;
@@ -26,6 +31,14 @@ struct hg_api {
     struct hg_api_state *st;   /* api/-private: in-flight idempotency keys, rate
                                 * buckets, Prefer: wait waiters (hg_api_init) */
     atomic_int ready;          /* 1 once serving, 0 while stopping */
+    /* Identity and authorization (docs/auth.md), owned by the daemon. All
+     * NULL only in tests that run handlers without tokens. */
+    struct hg_keyring *keys;   /* our signing keys */
+    struct hg_tokens *tokens;  /* issue + verify (with its cache) */
+    struct hg_dpop *dpop;      /* DPoP proof checks, replay cache, nonces */
+    struct hg_issuers *issuers;/* external identity providers */
+    const char *issuer;        /* our "iss", also the base URL of htu */
+    const char *audience;
 };
 
 /* Create the api/-private state once cfg, metrics, audit and store are set
@@ -37,6 +50,11 @@ hg_status hg_api_init(struct hg_api *api, struct hg_err *err);
 void hg_api_drain(struct hg_api *api);
 /* After the listeners and the store have stopped. Safe twice. */
 void hg_api_cleanup(struct hg_api *api);
+
+/* The policy decisions are made with: swapped atomically (SIGHUP); the api
+ * takes the caller's reference. Requests already deciding keep the old one
+ * until they finish. */
+void hg_api_set_policy(struct hg_api *api, struct hg_policy *p);
 
 /* The route tables (for the dispatcher and the table-walking tests). */
 extern const struct hg_route hg_api_routes[];

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "auth/principal.h"
 #include "common/buf.h"
 #include "http/problem.h"
 #include "store/store.h"
@@ -36,6 +37,7 @@
 #define API_P_MATCHES "/v1/tenders/{id}/matches"
 #define API_P_TRANSITIONS "/v1/tenders/{id}/transitions"
 #define API_P_CANCEL "/v1/tenders/{id}/cancel"
+#define API_P_KEYS_ROTATE "/v1/keys/rotate"
 
 /* --------------------------------------------------------- in-flight keys */
 /* A mutex-protected hash set of (principal, key) claims: a claim exists
@@ -151,6 +153,8 @@ struct hg_api_state {
     struct api_inflight inflight;
     struct api_ratelimit rl;
     struct api_waiters waiters;
+    pthread_mutex_t policy_mu;   /* guards the swap of `policy` only */
+    struct hg_policy *policy;    /* hg_api_set_policy; NULL = deny everything */
 };
 
 /* ------------------------------------------------------------ header fields */
@@ -229,7 +233,8 @@ typedef int (*api_committed_fn)(struct api_op *op);
 struct api_op {
     struct hg_api *api;
     struct hg_http_req *r;
-    const struct hg_config_client *who;
+    const struct hg_principal *who; /* lives with r: only until r is answered */
+    char who_name[65];        /* who->name, for after the answer (the claim) */
     char tenant[65];          /* the principal's tenant, "" if none */
     enum api_phase phase;
     int64_t now_ms;           /* wall clock when the request started */
@@ -340,31 +345,66 @@ int api__time_param(struct hg_http_req *r, struct hg_query *q, const char *name,
 uint64_t api__filters_hash(const char *const *parts, size_t n);
 
 /* ------------------------------------------------------------ principals */
+/* The request's authenticated principal (set by the dispatcher before any
+ * non-public handler runs), or NULL on public routes. */
+const struct hg_principal *api__who(const struct hg_http_req *r);
 /* The principal's tenant, "" if none; HG_ETOOBIG when it does not fit a
  * store row (64 bytes). */
-hg_status api__tenant(const struct hg_config_client *who, char out[65]);
+hg_status api__tenant(const struct hg_principal *who, char out[65]);
 /* 1 if who has the role. */
-int api__has_role(const struct hg_config_client *who, const char *role);
+int api__has_role(const struct hg_principal *who, const char *role);
 /* Tenancy: 1 if a principal of `tenant` (with who's roles) may see a
  * resource of `res_tenant`. */
-int api__tenant_visible(const struct hg_config_client *who, const char *tenant,
+int api__tenant_visible(const struct hg_principal *who, const char *tenant,
                         const char *res_tenant);
 /* The tenant filter for lists: NULL (all: operator/admin without a tenant)
  * or the principal's tenant (possibly ""). */
-const char *api__tenant_filter(const struct hg_config_client *who, const char *tenant);
+const char *api__tenant_filter(const struct hg_principal *who, const char *tenant);
+
+/* ---------------------------------------------------------- authn / authz */
+/* Authenticate r for route rt (api/authn.c): the bearer or DPoP token, its
+ * binding to this connection's certificate or DPoP key, DPoP on critical
+ * routes, then the route's scope. On success *p is filled and 1 returned;
+ * otherwise r has been answered (401/403/503, with WWW-Authenticate) and
+ * audited, and 0 is returned. */
+int api__authenticate(struct hg_http_req *r, struct hg_api *api, const struct hg_route *rt,
+                      struct hg_principal *p);
+/* Ask the policy about rt's verb for p (api/authz.c), with the request's
+ * JSON body as the resource when the policy has conditions for the verb.
+ * Every deny, and every allow of a critical route, is audited. 1 allowed;
+ * 0 answered with 403 policy-denied. */
+int api__authorize(struct hg_http_req *r, struct hg_api *api, const struct hg_route *rt,
+                   const struct hg_principal *p);
+/* 403 unknown-client for a certificate that maps to no clients: entry,
+ * with an authn.failure record. */
+void api__unknown_client(struct hg_http_req *r, struct hg_api *api, const struct hg_route *rt);
+/* The issuer URL the daemon answers as ("https://host:port"). */
+const char *api__issuer(const struct hg_api *api);
 
 /* Lower-case hex SHA-256 of the client certificate (api/audit.c). */
 const char *api__thumb_hex(const struct hg_identity *id, char out[65]);
-/* Refuse r with 403 forbidden (extension required_roles) and an
- * authz.decision deny record for `action` on `resource` (api/dispatch.c). */
-void api__forbid(struct hg_http_req *r, struct hg_api *api, const char *action,
-                 const char *resource, const char *const *roles, size_t nroles,
-                 const char *what);
 /* Queue an audit record about request r (api/audit.c). details stolen. */
 void api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *event_type,
                      const char *decision, const char *reason, json_t *details);
+/* The same with the deciding policy rule's id (may be NULL). */
+void api__audit_decision(struct hg_api *api, struct hg_http_req *r, const char *event_type,
+                         const char *policy_id, const char *decision, const char *reason,
+                         json_t *details);
 
 /* ------------------------------------------------------------- handlers */
+/* OAuth and discovery (api/oauth.c). */
+void hg_api_oauth_token(struct hg_http_req *r, struct hg_api *api,
+                        const struct hg_route_params *p);
+void hg_api_oauth_metadata(struct hg_http_req *r, struct hg_api *api,
+                           const struct hg_route_params *p);
+void hg_api_jwks(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);
+void hg_api_keys_rotate(struct hg_http_req *r, struct hg_api *api,
+                        const struct hg_route_params *p);
+/* application/x-www-form-urlencoded (api/oauth.c, fuzzed): the value of
+ * `name` in n bytes of form, percent- and '+'-decoded into out (cap bytes,
+ * NUL-terminated). 1 found, 0 absent, -1 malformed, repeated, or too long
+ * (RFC 6749 §3.2: parameters must not repeat). */
+int api__form_get(const char *form, size_t n, const char *name, char *out, size_t cap);
 void hg_api_offer_create(struct hg_http_req *r, struct hg_api *api,
                          const struct hg_route_params *p);
 void hg_api_offer_list(struct hg_http_req *r, struct hg_api *api, const struct hg_route_params *p);

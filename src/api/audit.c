@@ -2,8 +2,8 @@
  *
  * audit.c — the audit log over HTTP (GET /v1/audit/checkpoint, /entries,
  * /proofs/inclusion, /proofs/consistency) and the audit records the API
- * writes itself (authn.failure for unmapped certificates, authz.decision
- * for refused audit reads). Reads are bounded (1000 entries and 8 MiB of
+ * writes itself about requests (authn.failure, authz.decision,
+ * token.issued; api__audit_decision). Reads are bounded (1000 entries and 8 MiB of
  * records per call) and never change the log; records are only ever queued
  * with hg_audit_append_async, so a handler never waits for an fdatasync on
  * a worker's event loop. Proof documents are the ones `haulctl audit
@@ -61,11 +61,19 @@ const char *api__thumb_hex(const struct hg_identity *id, char out[65])
 void api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *event_type,
                      const char *decision, const char *reason, json_t *details)
 {
+    api__audit_decision(api, r, event_type, NULL, decision, reason, details);
+}
+
+void api__audit_decision(struct hg_api *api, struct hg_http_req *r, const char *event_type,
+                         const char *policy_id, const char *decision, const char *reason,
+                         json_t *details)
+{
     if (!api->audit) {
         json_decref(details);
         return;
     }
-    const struct hg_config_client *who = hg_http_req_conn_data(r);
+    const struct hg_principal *who = api__who(r);
+    const struct hg_config_client *cl = hg_http_req_conn_data(r);
     const struct hg_identity *id = hg_http_req_identity(r);
     char hex[65];
     struct hg_audit_record rec = {
@@ -74,11 +82,14 @@ void api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *even
         .request_id = hg_http_req_correlation_id(r),
         .identity =
             {
-                .subject = who ? who->name : (id && id->cn[0] ? id->cn : NULL),
-                .roles = who ? (const char *const *)who->roles : NULL,
-                .nroles = who ? who->nroles : 0,
+                .subject = who ? who->name
+                           : cl ? cl->name
+                                : (id && id->cn[0] ? id->cn : NULL),
+                .roles = who ? who->roles : cl ? (const char *const *)cl->roles : NULL,
+                .nroles = who ? who->nroles : cl ? cl->nroles : 0,
                 .cert_thumbprint = api__thumb_hex(id, hex),
             },
+        .policy_id = policy_id,
         .decision = decision,
         .reason = reason,
         .details = details,
@@ -109,28 +120,6 @@ void hg_api_audit_unknown_client(struct hg_api *api, struct hg_http_req *r,
            "the client certificate verified but matches no entry in clients:", d);
 }
 
-/* -------------------------------------------------------- authorization */
-
-/* Until OAuth2 scopes exist, reading the audit log is allowed to principals
- * holding one of these roles. Issue 4 replaces this check with the route
- * row's token scope (audit:read) plus a policy decision on its verb; keep
- * the check in this one function so it is replaced in one place. */
-static const char *const read_roles[] = {"auditor", "operator", "admin"};
-#define NREAD_ROLES (sizeof read_roles / sizeof read_roles[0])
-
-/* 1 when the principal may read; otherwise answers 403 forbidden, writes an
- * authz.decision record, and returns 0. */
-static int may_read(struct hg_http_req *r, struct hg_api *api, const char *resource)
-{
-    const struct hg_config_client *who = hg_http_req_conn_data(r);
-    for (size_t i = 0; who && i < who->nroles; i++)
-        for (size_t k = 0; k < NREAD_ROLES; k++)
-            if (!strcmp(who->roles[i], read_roles[k]))
-                return 1;
-    api__forbid(r, api, "audit:read", resource, read_roles, NREAD_ROLES, "reading the audit log");
-    return 0;
-}
-
 /* ---------------------------------------------------------------- helpers */
 
 static int have_log(struct hg_http_req *r, struct hg_api *api)
@@ -141,11 +130,13 @@ static int have_log(struct hg_http_req *r, struct hg_api *api)
     return 0;
 }
 
-/* The common prologue: log, authorization, strict query. 1 to go on. */
+/* The common prologue: log, strict query (the dispatcher has checked the
+ * audit:read scope and asked the policy). 1 to go on. */
 static int begin(struct hg_http_req *r, struct hg_api *api, const char *resource,
                  const char *const *allowed, struct hg_query *q)
 {
-    if (!have_log(r, api) || !may_read(r, api, resource))
+    (void)resource;
+    if (!have_log(r, api))
         return 0;
     struct hg_err err;
     hg_err_clear(&err);

@@ -67,7 +67,7 @@ void api__etag(int64_t version, char out[32])
 
 int api__read_begin(struct hg_http_req *r, struct hg_api *api, char tenant[65])
 {
-    const struct hg_config_client *who = hg_http_req_conn_data(r);
+    const struct hg_principal *who = api__who(r);
     if (!api->store || !who) {
         hg_http_resp_header(r, "Retry-After", "1");
         hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL,

@@ -20,7 +20,7 @@
 
 /* Offer `id` if principal who/tenant may see it: HG_OK with *row,
  * HG_ENOTFOUND (absent or another tenant's), or a store error. */
-static hg_status load_offer(struct hg_api *api, const struct hg_config_client *who,
+static hg_status load_offer(struct hg_api *api, const struct hg_principal *who,
                             const char *tenant, const char *raw, struct hg_store_offer *row)
 {
     memset(row, 0, sizeof *row);
@@ -152,7 +152,7 @@ void hg_api_offer_get(struct hg_http_req *r, struct hg_api *api, const struct hg
     if (!api__read_begin(r, api, tenant))
         return;
     struct hg_store_offer row;
-    hg_status rc = load_offer(api, hg_http_req_conn_data(r), tenant, p->values[0], &row);
+    hg_status rc = load_offer(api, api__who(r), tenant, p->values[0], &row);
     if (rc == HG_ENOTFOUND) {
         hg_problem_send(r, HG_PROB_NOT_FOUND, NULL, "no capacity offer with id '%.64s'",
                         p->values[0]);
@@ -192,7 +192,7 @@ void hg_api_offer_list(struct hg_http_req *r, struct hg_api *api,
     const char *provider = hg_query_get(&q, "provider");
     const char *level = hg_query_get(&q, "autonomyLevel");
     const char *lane = hg_query_get(&q, "lane");
-    const char *tfilter = api__tenant_filter(hg_http_req_conn_data(r), tenant);
+    const char *tfilter = api__tenant_filter(api__who(r), tenant);
     char wst[24], wet[24];
     snprintf(wst, sizeof wst, "%" PRId64, ws);
     snprintf(wet, sizeof wet, "%" PRId64, we);

@@ -27,6 +27,7 @@ const struct api_idem_route api__idem_routes[] = {
     {"POST", API_P_TENDERS, 1},
     {"POST", API_P_TRANSITIONS, 0},
     {"POST", API_P_CANCEL, 0},
+    {"POST", API_P_KEYS_ROTATE, 0},
 };
 const size_t api__idem_routes_count = sizeof api__idem_routes / sizeof api__idem_routes[0];
 

@@ -24,7 +24,9 @@ struct hg_route_params {
 
 /* Route flags. */
 #define HG_ROUTE_PUBLIC 0x1u   /* no principal needed (health, metrics, discovery) */
-#define HG_ROUTE_CRITICAL 0x2u /* affects a vehicle's motion or assignment (DPoP later) */
+#define HG_ROUTE_CRITICAL 0x2u /* affects a vehicle's motion or assignment: DPoP-bound token */
+#define HG_ROUTE_ANY_SCOPE 0x4u /* any valid token will do (no scope), policy still asked */
+#define HG_ROUTE_CLIENT_ONLY 0x8u /* a mapped client certificate, no token (the token endpoint) */
 
 typedef void (*hg_route_fn)(struct hg_http_req *r, struct hg_api *api,
                             const struct hg_route_params *params);
@@ -32,7 +34,8 @@ typedef void (*hg_route_fn)(struct hg_http_req *r, struct hg_api *api,
 struct hg_route {
     const char *method;
     const char *pattern;
-    const char *scope;       /* required token scope; NULL only for PUBLIC routes */
+    const char *scope;       /* required token scope; NULL only for PUBLIC,
+                              * CLIENT_ONLY and ANY_SCOPE routes */
     const char *verb;        /* policy verb, e.g. "tender:create" */
     const char *audit_event; /* audit event type written for this route, or NULL */
     unsigned flags;

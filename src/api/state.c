@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "api/api_int.h"
+#include "policy/policy.h"
 #include "obs/log.h"
 
 hg_status hg_api_init(struct hg_api *api, struct hg_err *err)
@@ -40,6 +41,7 @@ hg_status hg_api_init(struct hg_api *api, struct hg_err *err)
         hg_err_set(err, rc, "cannot create the Prefer: wait registry: %s", hg_status_str(rc));
         goto out;
     }
+    pthread_mutex_init(&st->policy_mu, NULL);
     api->st = st;
     st = NULL;
 out:
@@ -70,6 +72,8 @@ void hg_api_cleanup(struct hg_api *api)
     api__waiters_cleanup(&api->st->waiters);
     api__rl_cleanup(&api->st->rl);
     api__inflight_cleanup(&api->st->inflight);
+    hg_policy_unref(api->st->policy);
+    pthread_mutex_destroy(&api->st->policy_mu);
     free(api->st);
     api->st = NULL;
 }

@@ -13,7 +13,12 @@
 #include "api/api_int.h"
 #include "common/util.h"
 
-hg_status api__tenant(const struct hg_config_client *who, char out[65])
+const struct hg_principal *api__who(const struct hg_http_req *r)
+{
+    return hg_http_req_user(r);
+}
+
+hg_status api__tenant(const struct hg_principal *who, char out[65])
 {
     out[0] = '\0';
     if (!who || !who->tenant)
@@ -23,26 +28,23 @@ hg_status api__tenant(const struct hg_config_client *who, char out[65])
     return hg_strlcpy(out, who->tenant, 65);
 }
 
-int api__has_role(const struct hg_config_client *who, const char *role)
+int api__has_role(const struct hg_principal *who, const char *role)
 {
-    for (size_t i = 0; who && i < who->nroles; i++)
-        if (!strcmp(who->roles[i], role))
-            return 1;
-    return 0;
+    return hg_principal_has_role(who, role);
 }
 
-static int sees_all(const struct hg_config_client *who, const char *tenant)
+static int sees_all(const struct hg_principal *who, const char *tenant)
 {
     return tenant[0] == '\0' && (api__has_role(who, "operator") || api__has_role(who, "admin"));
 }
 
-int api__tenant_visible(const struct hg_config_client *who, const char *tenant,
+int api__tenant_visible(const struct hg_principal *who, const char *tenant,
                         const char *res_tenant)
 {
     return sees_all(who, tenant) || !strcmp(tenant, res_tenant);
 }
 
-const char *api__tenant_filter(const struct hg_config_client *who, const char *tenant)
+const char *api__tenant_filter(const struct hg_principal *who, const char *tenant)
 {
     return sees_all(who, tenant) ? NULL : tenant;
 }

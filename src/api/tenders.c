@@ -49,7 +49,7 @@ static int load_row(struct hg_http_req *r, struct hg_api *api, const char *tenan
         return 0;
     }
     hg_status rc = hg_store_tender_get(api->store, id, row);
-    if (rc == HG_OK && !api__tenant_visible(hg_http_req_conn_data(r), tenant, row->tenant))
+    if (rc == HG_OK && !api__tenant_visible(api__who(r), tenant, row->tenant))
         rc = HG_ENOTFOUND;
     if (rc == HG_OK)
         return 1;
@@ -257,7 +257,7 @@ void hg_api_tender_list(struct hg_http_req *r, struct hg_api *api,
         return;
     }
     const char *lane = hg_query_get(&q, "lane");
-    const char *tfilter = api__tenant_filter(hg_http_req_conn_data(r), tenant);
+    const char *tfilter = api__tenant_filter(api__who(r), tenant);
     char after_txt[24];
     snprintf(after_txt, sizeof after_txt, "%" PRId64, after_ms);
     const char *parts[] = {"tenders", state, after_ms >= 0 ? after_txt : NULL, lane, tfilter};

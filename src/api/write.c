@@ -117,7 +117,7 @@ void api__op_free(struct api_op *op)
         if (op->waiter.tender_id[0])
             api__waiter_remove(&op->api->st->waiters, &op->waiter);
         if (op->claimed)
-            api__inflight_release(&op->api->st->inflight, op->who->name, op->key);
+            api__inflight_release(&op->api->st->inflight, op->who_name, op->key);
     }
     free(op->idem_headers);
     free(op->doc);
@@ -150,7 +150,7 @@ static void finish_unavailable(struct api_op *op, enum hg_problem p, const char 
 
 struct api_op *api__op_begin(struct hg_http_req *r, struct hg_api *api, const char *pattern)
 {
-    const struct hg_config_client *who = hg_http_req_conn_data(r);
+    const struct hg_principal *who = api__who(r);
     if (!api->store || !api->st || !who) {
         send_problem(r, HG_PROB_UNAVAILABLE, NULL, 1,
                      "the tender store is not open yet; retry shortly");
@@ -164,6 +164,7 @@ struct api_op *api__op_begin(struct hg_http_req *r, struct hg_api *api, const ch
     op->api = api;
     op->r = r;
     op->who = who;
+    hg_strlcpy(op->who_name, who->name, sizeof op->who_name);
     op->now_ms = hg_wall_ms();
     hg_buf_init(&op->audit_rec, HG_AUDIT_RECORD_MAX);
     if (api__tenant(who, op->tenant) != HG_OK) {
@@ -295,7 +296,7 @@ hg_status api__op_audit(struct api_op *op, const char *event_type, const char *r
         .identity =
             {
                 .subject = op->who->name,
-                .roles = (const char *const *)op->who->roles,
+                .roles = op->who->roles,
                 .nroles = op->who->nroles,
                 .cert_thumbprint = api__thumb_hex(hg_http_req_identity(op->r), hex),
             },

@@ -5,8 +5,9 @@
  *   SIGTERM/SIGINT: stop accepting, let in-flight requests finish within
  *                   shutdown.drain_timeout, exit 0.
  *   SIGHUP:         reload the server certificate, key, CA bundle and CRL
- *                   (a bad file keeps the old material and logs an error)
- *                   and reopen the log file. Connections are never dropped.
+ *                   (a bad file keeps the old material and logs an error),
+ *                   the policy file (likewise) and the signing keys, and
+ *                   reopen the log file. Connections are never dropped.
  * Once listening it writes <data_dir>/listen.json with the bound addresses,
  * so scripts and tests can use port 0. The audit log (<data_dir>/audit) is
  * opened before any listener exists and closed only after both have
@@ -37,6 +38,7 @@
 #include "api/api.h"
 #include "app/audit_relay.h"
 #include "app/config.h"
+#include "app/daemon_auth.h"
 #include "audit/audit_log.h"
 #include "common/fs.h"
 #include "common/util.h"
@@ -62,6 +64,7 @@ struct daemon {
     struct hg_store_write sweep_job;   /* one sweep in flight at a time */
     atomic_int sweeping;
     struct hg_api api;
+    struct hg_daemon_auth auth;
     struct event_base *base;
     char listen_path[4096];
     enum hg_log_level level;
@@ -172,6 +175,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     struct hg_err err;
     hg_err_clear(&err);
     hg_log_open(d->cfg->log.file, d->level);
+    hg_daemon_auth_reload(&d->auth);
     const char *lv[1];
     if (hg_tls_server_reload(d->tls, &err) != HG_OK) {
         lv[0] = "error";
@@ -378,6 +382,9 @@ static hg_status start(struct daemon *d, struct hg_err *err)
     };
     if ((rc = hg_http_server_new(&o, &d->api_srv, err)) != HG_OK)
         return rc;
+    if ((rc = hg_daemon_auth_open(&d->auth, d->cfg, &d->api, d->audit, d->base,
+                                  hg_http_server_port(d->api_srv), err)) != HG_OK)
+        return rc;
     struct hg_http_server_opts a = o;
     a.name = "admin";
     a.host = d->cfg->admin.host;
@@ -440,6 +447,7 @@ static int stop(struct daemon *d)
     hg_http_server_free(d->api_srv);
     hg_http_server_free(d->admin_srv);
     d->api_srv = d->admin_srv = NULL;
+    hg_daemon_auth_close(&d->auth);
     hg_api_cleanup(&d->api);
     /* No handler can run any more: the final checkpoint covers everything. */
     failed |= close_audit(d);

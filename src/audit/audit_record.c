@@ -18,6 +18,7 @@ static const struct hg_audit_event_type types[] = {
     {"authn.success", {NULL}, 1, "a client authenticated"},
     {"token.issued", {"client_id", NULL}, 1, "an access token was issued"},
     {"token.revoked", {"jti", NULL}, 1, "an access token was revoked"},
+    {"key.rotated", {"kid", NULL}, 1, "a token signing key was rotated in"},
     {"authz.decision", {"action", "resource", NULL}, 1, "a policy decision on a request"},
     {"tender.created", {"tender_id", NULL}, 1, "a tender was created"},
     {"tender.transitioned", {"tender_id", "from", "to", NULL}, 1,

@@ -42,7 +42,12 @@
     X(HG_PROB_PRECONDITION_FAILED, "precondition-failed", 412, "Resource has changed")       \
     X(HG_PROB_BUSINESS_RULE, "business-rule", 422, "Request breaks a business rule")         \
     X(HG_PROB_RATE_LIMITED, "rate-limited", 429, "Too many requests")                        \
-    X(HG_PROB_OVERLOADED, "overloaded", 503, "Write queue full")
+    X(HG_PROB_OVERLOADED, "overloaded", 503, "Write queue full")                             \
+    X(HG_PROB_UNAUTHORIZED, "unauthorized", 401, "Access token missing or invalid")         \
+    X(HG_PROB_DPOP_INVALID, "invalid-dpop-proof", 401, "DPoP proof missing or invalid")     \
+    X(HG_PROB_DPOP_NONCE, "use-dpop-nonce", 401, "DPoP proof needs the server's nonce")     \
+    X(HG_PROB_INSUFFICIENT_SCOPE, "insufficient-scope", 403, "Token lacks the scope")        \
+    X(HG_PROB_POLICY_DENIED, "policy-denied", 403, "Denied by policy")
 
 enum hg_problem {
 #define HG_X_PROB(id, slug, status, title) id,

@@ -76,6 +76,8 @@ struct hg_http_req {
     uint64_t t0;
     const char *route;
     const char *principal;
+    void *user;                     /* hg_http_req_set_user */
+    void (*user_free)(void *);
     enum hg_problem early;          /* framing error found while parsing */
     int has_early;
     const char *early_detail;
@@ -174,6 +176,8 @@ static void req_free(struct hg_http_req *r)
         return;
     if (r->resume_ev)
         event_free(r->resume_ev);
+    if (r->user && r->user_free)
+        r->user_free(r->user);
     hg_buf_cleanup(&r->arena);
     hg_buf_cleanup(&r->body);
     free(r->hdrs);
@@ -371,6 +375,16 @@ void *hg_http_req_conn_data(const struct hg_http_req *r) { return r->c->conn_dat
 void **hg_http_req_conn_cache(struct hg_http_req *r) { return &r->c->cache; }
 void hg_http_req_set_route(struct hg_http_req *r, const char *route) { r->route = route; }
 void hg_http_req_set_principal(struct hg_http_req *r, const char *name) { r->principal = name; }
+
+void hg_http_req_set_user(struct hg_http_req *r, void *user, void (*user_free)(void *))
+{
+    if (r->user && r->user_free && r->user != user)
+        r->user_free(r->user);
+    r->user = user;
+    r->user_free = user_free;
+}
+
+void *hg_http_req_user(const struct hg_http_req *r) { return r->user; }
 
 const char *hg_http_req_body(const struct hg_http_req *r, size_t *len)
 {

@@ -120,6 +120,12 @@ const char *hg_http_req_peer(const struct hg_http_req *r); /* "ip:port" */
 void hg_http_req_set_route(struct hg_http_req *r, const char *route);
 /* Principal name for the request log line. */
 void hg_http_req_set_principal(struct hg_http_req *r, const char *name);
+/* One pointer of the dispatcher's per-request state (the authenticated
+ * principal), released with user_free (may be NULL) when the request is
+ * freed, after its response — so it outlives suspensions. Setting another
+ * pointer releases the previous one. */
+void hg_http_req_set_user(struct hg_http_req *r, void *user, void (*user_free)(void *));
+void *hg_http_req_user(const struct hg_http_req *r);
 
 /* ---- responses ---- */
 /* Add a response header (copied). Names/values with CR or LF are refused.

@@ -81,6 +81,11 @@ struct hg_policy_decision {
                                        * the caller holds its reference */
 };
 
+/* 1 if some rule that can apply to verb has `when` conditions (so the
+ * caller should supply the resource's attributes), else 0. Lets the API
+ * skip parsing a request body the policy will never look at. */
+int hg_policy_uses_resource(const struct hg_policy *p, const char *verb);
+
 /* Decide. Pure; thread-safe; never allocates. */
 void hg_policy_eval(const struct hg_policy *p, const struct hg_policy_input *in,
                     struct hg_policy_decision *out);

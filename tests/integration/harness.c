@@ -96,6 +96,17 @@ int hg_it_setup(struct hg_it *it)
 
 static int write_config(struct hg_it *it)
 {
+    char policy[700];
+    if (it->policy[0]) {
+        snprintf(policy, sizeof policy, "%s", it->policy);
+    } else {
+        /* absolute: the config resolves relative paths against its own folder */
+        const char *root = getenv("HG_ROOT");
+        char cwd[400] = ".";
+        if (!root && getcwd(cwd, sizeof cwd))
+            root = cwd;
+        snprintf(policy, sizeof policy, "%s/config/policy.example.yaml", root ? root : cwd);
+    }
     FILE *f = fopen(it->cfg, "w");
     if (!f)
         return -1;
@@ -117,6 +128,8 @@ static int write_config(struct hg_it *it)
             "  drain_timeout: 5s\n"
             "log:\n"
             "  level: info\n"
+            "policy:\n"
+            "  file: %s\n"
             "clients:\n"
             "  - name: tms\n"
             "    match: {uri: \"spiffe://haulgate.dev/tms\"}\n"
@@ -129,12 +142,14 @@ static int write_config(struct hg_it *it)
             "    roles: [operator]\n"
             "    tenant: acme\n"
             "%s",
-            it->data, it->pki, it->pki, it->pki, it->pki, it->pki, it->extra_yaml);
+            it->data, it->pki, it->pki, it->pki, it->pki, policy, it->pki, it->extra_yaml);
     return fclose(f);
 }
 
 int hg_it_start(struct hg_it *it)
 {
+    /* the port (so the issuer) may change across restarts: fetch anew */
+    hg_it_auth_free(it);
     if (write_config(it) != 0)
         return -1;
     char listen[400];
@@ -234,6 +249,7 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 void hg_it_teardown(struct hg_it *it)
 {
     hg_it_prism_stop(it);
+    hg_it_auth_free(it);
     client_ctx_drop();
     if (it->pid > 0)
         hg_it_stop(it);
@@ -309,8 +325,14 @@ int hg_it_request_opts(struct hg_it *it, void *handle, const struct hg_it_opts *
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_write);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
     struct curl_slist *sl = NULL;
-    for (size_t i = 0; headers && headers[i]; i++)
-        sl = curl_slist_append(sl, headers[i]);
+    char **auth = o && o->admin ? NULL : hg_it_auth_headers(it, client, method, path, headers);
+    if (auth)
+        for (size_t i = 0; auth[i]; i++)
+            sl = curl_slist_append(sl, auth[i]);
+    else
+        for (size_t i = 0; headers && headers[i]; i++)
+            sl = curl_slist_append(sl, headers[i]);
+    hg_it_headers_free(auth);
     if (body) {
         sl = curl_slist_append(sl, "Expect:");
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);

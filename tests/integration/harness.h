@@ -24,6 +24,8 @@ struct hg_it {
     int admin_port;
     char extra_yaml[4096]; /* appended to the generated config */
     struct hg_it_prism *prism; /* contract-check chain (harness_prism.c), NULL until started */
+    struct hg_it_auth *auth;   /* DPoP keys and tokens per client (harness_auth.c) */
+    char policy[400];          /* policy file for the config; "" = config/policy.example.yaml */
 };
 
 struct hg_it_resp {
@@ -176,5 +178,43 @@ int hg_it_prism_request_direct(struct hg_it *it, const char *client, const char 
 /* Stop every lane (SIGTERM to each process group, SIGKILL after 3 s) and
  * free the state. Safe to call when nothing was started. */
 void hg_it_prism_stop(struct hg_it *it);
+
+/* ---- tokens (harness_auth.c) -------------------------------------------
+ * hg_it_request / hg_it_request_opts (not to the admin port) and the prism
+ * requests add `Authorization: DPoP <token>` and a fresh `DPoP` proof for
+ * a client stem automatically, unless the caller's headers name
+ * Authorization themselves (an empty "Authorization:" sends none). The
+ * token is DPoP-bound, fetched once per stem from POST /oauth2/token and
+ * cached; a stem the token endpoint refuses is sent without one. */
+struct hg_it_auth;
+/* POST /oauth2/token for stem with scope (NULL = default), DPoP-bound when
+ * dpop (a proof made with the stem's key), certificate-bound otherwise. */
+int hg_it_token_request(struct hg_it *it, const char *stem, const char *scope, int dpop,
+                        struct hg_it_resp *out);
+/* The cached DPoP-bound token of stem (fetched on first use), or NULL. */
+const char *hg_it_token(struct hg_it *it, const char *stem);
+/* A fresh certificate-bound token of stem (for Authorization: Bearer, e.g.
+ * in raw TLS requests) into out. 0, or -1. */
+int hg_it_bearer(struct hg_it *it, const char *stem, char *out, size_t cap);
+/* Drop stem's cached token (the next request fetches a new one). */
+void hg_it_auth_forget(struct hg_it *it, const char *stem);
+/* The stem's DPoP key (a struct hg_sign_key *), made on first use. */
+const void *hg_it_dpop_key(struct hg_it *it, const char *stem);
+/* "https://127.0.0.1:<api_port><path without query>": the htu of a proof. */
+void hg_it_url(struct hg_it *it, const char *path, char *out, size_t cap);
+/* A DPoP proof by stem's key for method + path (+ ath of token when not
+ * NULL); malloc'd. */
+char *hg_it_dpop_proof(struct hg_it *it, const char *stem, const char *method,
+                       const char *path, const char *token);
+/* The same with any key (struct hg_sign_key *), any URL, iat shifted by
+ * iat_offset seconds, and a chosen jti (NULL = a fresh UUIDv7). */
+char *hg_it_dpop_proof_key(const void *key, const char *method, const char *url,
+                           const char *token, long iat_offset, const char *jti);
+/* headers plus the automatic Authorization and DPoP lines (see above), as
+ * a NULL-terminated malloc'd array for hg_it_headers_free. */
+char **hg_it_auth_headers(struct hg_it *it, const char *stem, const char *method,
+                          const char *path, const char *const *headers);
+void hg_it_headers_free(char **h);
+void hg_it_auth_free(struct hg_it *it);
 
 #endif

@@ -557,7 +557,11 @@ int hg_it_prism_request(struct hg_it *it, const char *client, const char *method
         out->headers = strdup("");
         return -1;
     }
-    if (plain_request(l->pport, method, path, headers, body, body_len, out) != 0)
+    char **h = hg_it_auth_headers(it, client, method, path, headers);
+    int rc = plain_request(l->pport, method, path, h ? (const char *const *)h : headers, body,
+                           body_len, out);
+    hg_it_headers_free(h);
+    if (rc != 0)
         return -1;
     return prism_flagged(out) ? -1 : 0;
 }
@@ -575,7 +579,11 @@ int hg_it_prism_request_direct(struct hg_it *it, const char *client, const char 
         out->headers = strdup("");
         return -1;
     }
-    return plain_request(l->sport, method, path, headers, body, body_len, out);
+    char **h = hg_it_auth_headers(it, client, method, path, headers);
+    int rc = plain_request(l->sport, method, path, h ? (const char *const *)h : headers, body,
+                           body_len, out);
+    hg_it_headers_free(h);
+    return rc;
 }
 
 int hg_it_prism_request_invalid(struct hg_it *it, const char *client, const char *method,

@@ -146,8 +146,60 @@ static void audit_forbidden_validates(void **state)
     struct hg_it *it = *state;
     struct hg_it_resp r;
     json_t *o = get_ok(it, "tms", "/v1/audit/checkpoint", NULL, 403, &r);
-    assert_problem(o, 403, "forbidden");
-    assert_true(json_array_size(json_object_get(o, "required_roles")) > 0);
+    assert_problem(o, 403, "insufficient-scope");
+    assert_string_equal(json_string_value(json_object_get(o, "required_scope")), "audit:read");
+    json_decref(o);
+    hg_it_resp_free(&r);
+}
+
+/* The OAuth side: the token endpoint (form body in, RFC 6749 JSON out,
+ * success and error), the JWKS, the RFC 8414 metadata, and a 401 with its
+ * challenge — each validated by prism against the spec. */
+static void oauth_validates(void **state)
+{
+    struct hg_it *it = *state;
+    struct hg_it_resp r;
+    const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    const char *body = "grant_type=client_credentials&scope=tender%3Aread";
+    int rc = hg_it_prism_request(it, "tms", "POST", "/oauth2/token", form, body, strlen(body), &r);
+    if (rc != 0)
+        fprintf(stderr, "token: %s\n%s\n", r.error, r.body);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.status, 200);
+    json_t *o = json_loadb(r.body, r.body_len, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "token_type")), "Bearer");
+    assert_string_equal(json_string_value(json_object_get(o, "scope")), "tender:read");
+    json_decref(o);
+    hg_it_resp_free(&r);
+
+    const char *bad = "grant_type=client_credentials&scope=warp:drive";
+    rc = hg_it_prism_request(it, "tms", "POST", "/oauth2/token", form, bad, strlen(bad), &r);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.status, 400);
+    o = json_loadb(r.body, r.body_len, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "error")), "invalid_scope");
+    json_decref(o);
+    hg_it_resp_free(&r);
+
+    o = get_ok(it, "tms", "/.well-known/jwks.json", NULL, 200, &r);
+    assert_true(json_array_size(json_object_get(o, "keys")) >= 1);
+    json_decref(o);
+    hg_it_resp_free(&r);
+    o = get_ok(it, "tms", "/.well-known/oauth-authorization-server", NULL, 200, &r);
+    const char *iss = json_string_value(json_object_get(o, "issuer"));
+    const char *te = json_string_value(json_object_get(o, "token_endpoint"));
+    assert_non_null(iss);
+    assert_non_null(te);
+    assert_memory_equal(te, iss, strlen(iss));
+    json_decref(o);
+    hg_it_resp_free(&r);
+
+    /* no token at all: 401 with both challenges */
+    const char *none[] = {"Authorization:", NULL};
+    o = get_ok(it, "tms", "/v1/whoami", none, 401, &r);
+    assert_problem(o, 401, "unauthorized");
+    char wa[300];
+    assert_non_null(hg_it_resp_header(&r, "WWW-Authenticate", wa, sizeof wa));
     json_decref(o);
     hg_it_resp_free(&r);
 }
@@ -510,6 +562,7 @@ int main(void)
         cmocka_unit_test(whoami_validates),
         cmocka_unit_test(unknown_client_validates),
         cmocka_unit_test(audit_forbidden_validates),
+        cmocka_unit_test(oauth_validates),
         cmocka_unit_test(audit_checkpoint_validates),
         cmocka_unit_test(audit_entries_and_proofs_validate),
         cmocka_unit_test(audit_range_errors_validate),

@@ -307,11 +307,16 @@ static void keepalive_and_pipelining(void **state)
 {
     struct hg_it *it = *state;
     int fd;
+    char tok[4096], two[9000];
+    assert_int_equal(hg_it_bearer(it, "tms", tok, sizeof tok), 0);
+    int n = snprintf(two, sizeof two,
+                     "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                     "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Connection: close\r\n\r\n",
+                     tok, tok);
     SSL *ssl = hg_it_tls(it, "tms", &fd);
     assert_non_null(ssl);
-    const char two[] = "GET /v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n"
-                       "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    SSL_write(ssl, two, sizeof two - 1);
+    SSL_write(ssl, two, n);
     static char buf[65536];
     hg_it_tls_read_all(ssl, buf, sizeof buf, 3000);
     char *first = strstr(buf, "HTTP/1.1 200 ");
@@ -325,12 +330,17 @@ static void keepalive_and_pipelining(void **state)
 static void resumption_keeps_identity(void **state)
 {
     struct hg_it *it = *state;
-    const char req[] = "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char tok[4096], req[4300];
+    assert_int_equal(hg_it_bearer(it, "tms", tok, sizeof tok), 0);
+    snprintf(req, sizeof req,
+             "GET /v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Connection: close\r\n\r\n",
+             tok);
     static char buf[16384];
     int fd;
     SSL *ssl = hg_it_tls(it, "tms", &fd);
     assert_non_null(ssl);
-    SSL_write(ssl, req, sizeof req - 1);
+    SSL_write(ssl, req, (int)strlen(req));
     hg_it_tls_read_all(ssl, buf, sizeof buf, 3000); /* the ticket arrives with the data */
     SSL_SESSION *sess = SSL_get1_session(ssl);
     assert_non_null(sess);
@@ -340,7 +350,7 @@ static void resumption_keeps_identity(void **state)
     ssl = hg_it_tls_resume(it, "tms", &fd, sess);
     assert_non_null(ssl);
     assert_int_equal(SSL_session_reused(ssl), 1);
-    SSL_write(ssl, req, sizeof req - 1);
+    SSL_write(ssl, req, (int)strlen(req));
     hg_it_tls_read_all(ssl, buf, sizeof buf, 3000);
     assert_memory_equal(buf, "HTTP/1.1 200 ", 13);
     assert_non_null(strstr(buf, "\"name\":\"tms\""));

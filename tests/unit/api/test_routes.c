@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
- * test_routes.c — a walk over the API route table for what issue 3 adds:
- * every non-public route names a scope and a verb; every POST and DELETE
- * route is in the idempotency table (and every row of that table is a
- * route); every route with an audit event names a type the audit log
- * knows; transitions and cancel are critical; the role check covers every
- * tender and capacity scope. */
+ * test_routes.c — a walk over the API route table: every route that needs
+ * a token names a known scope (or says ANY_SCOPE) and a policy verb; every
+ * POST and DELETE route but the token endpoint is in the idempotency table
+ * (and every row of that table is a route); every route with an audit
+ * event names a type the audit log knows; transitions, cancel and key
+ * rotation are critical; tenancy works on principals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "auth/scope.h"
 #include "audit/audit_record.h"
 
 static const struct hg_route *find(const char *method, const char *pattern)
@@ -33,10 +34,19 @@ static void every_route_declares(void **state)
         assert_non_null(rt->handler);
         if (rt->flags & HG_ROUTE_PUBLIC)
             continue;
-        if (!strcmp(rt->pattern, "/v1/whoami"))
-            continue; /* any authenticated principal may ask who it is */
-        if (!rt->scope || !rt->verb)
-            fail_msg("%s %s has no scope or verb", rt->method, rt->pattern);
+        if (rt->flags & HG_ROUTE_CLIENT_ONLY) {
+            /* the token endpoint: no token exists yet to carry a scope */
+            assert_string_equal(rt->pattern, "/oauth2/token");
+            continue;
+        }
+        if (!rt->verb)
+            fail_msg("%s %s has no policy verb", rt->method, rt->pattern);
+        if (!rt->scope && !(rt->flags & HG_ROUTE_ANY_SCOPE))
+            fail_msg("%s %s has no scope (and is not marked ANY_SCOPE)", rt->method,
+                     rt->pattern);
+        if (rt->scope && !hg_scope_bit(rt->scope, strlen(rt->scope)))
+            fail_msg("%s %s: scope '%s' is not in auth/scope.h", rt->method, rt->pattern,
+                     rt->scope);
         if (rt->audit_event && !hg_audit_event_type_find(rt->audit_event))
             fail_msg("%s %s: audit event '%s' is not a known type", rt->method, rt->pattern,
                      rt->audit_event);
@@ -52,6 +62,8 @@ static void writes_are_idempotent(void **state)
         if (strcmp(rt->method, "POST") && strcmp(rt->method, "DELETE") &&
             strcmp(rt->method, "PUT") && strcmp(rt->method, "PATCH"))
             continue;
+        if (rt->flags & HG_ROUTE_CLIENT_ONLY)
+            continue; /* RFC 6749 token requests are not resources; each one is a new token */
         writes++;
         if (!api__idem_route(rt->method, rt->pattern))
             fail_msg("%s %s is not in the idempotency table", rt->method, rt->pattern);
@@ -67,6 +79,7 @@ static void writes_are_idempotent(void **state)
     assert_false(api__idem_route("POST", API_P_TRANSITIONS)->required);
     assert_false(api__idem_route("POST", API_P_CANCEL)->required);
     assert_false(api__idem_route("DELETE", API_P_OFFER)->required);
+    assert_false(api__idem_route("POST", API_P_KEYS_ROTATE)->required);
     assert_null(api__idem_route("GET", API_P_TENDERS));
 }
 
@@ -77,27 +90,30 @@ static void critical_routes(void **state)
     assert_true(find("POST", API_P_CANCEL)->flags & HG_ROUTE_CRITICAL);
     assert_false(find("POST", API_P_TENDERS)->flags & HG_ROUTE_CRITICAL);
     assert_false(find("GET", API_P_TENDER)->flags & HG_ROUTE_CRITICAL);
-    const char *scoped[] = {"tender:read", "tender:write", "capacity:read", "capacity:write"};
-    for (size_t i = 0; i < hg_api_routes_count; i++) {
-        const char *s = hg_api_routes[i].scope;
-        if (!s || !strcmp(s, "audit:read"))
-            continue;
-        int known = 0;
-        for (size_t k = 0; k < sizeof scoped / sizeof scoped[0]; k++)
-            known |= !strcmp(s, scoped[k]);
-        if (!known)
-            fail_msg("scope '%s' has no roles in dispatch.c", s);
-    }
+    assert_true(find("POST", API_P_KEYS_ROTATE)->flags & HG_ROUTE_CRITICAL);
+    /* critical routes need a scope: a DPoP-bound token is not enough alone */
+    for (size_t i = 0; i < hg_api_routes_count; i++)
+        if (hg_api_routes[i].flags & HG_ROUTE_CRITICAL)
+            assert_non_null(hg_api_routes[i].scope);
+}
+
+static struct hg_principal principal(const char *name, const char *role, const char *tenant)
+{
+    struct hg_principal p;
+    memset(&p, 0, sizeof p);
+    p.name = name;
+    p.roles[0] = role;
+    p.nroles = 1;
+    p.tenant = tenant ? tenant : "";
+    return p;
 }
 
 static void tenancy(void **state)
 {
     (void)state;
-    char *op_roles[] = {"operator"}, *tms_roles[] = {"tms"};
-    struct hg_config_client oper = {.name = "op", .roles = op_roles, .nroles = 1};
-    struct hg_config_client tms = {.name = "tms", .roles = tms_roles, .nroles = 1,
-                                   .tenant = "acme"};
-    struct hg_config_client loose = {.name = "x", .roles = tms_roles, .nroles = 1};
+    struct hg_principal oper = principal("op", "operator", NULL);
+    struct hg_principal tms = principal("tms", "tms", "acme");
+    struct hg_principal loose = principal("x", "tms", NULL);
     char t[65];
     assert_int_equal(api__tenant(&oper, t), HG_OK);
     assert_string_equal(t, "");
@@ -116,8 +132,38 @@ static void tenancy(void **state)
     char longt[80];
     memset(longt, 'a', sizeof longt - 1);
     longt[sizeof longt - 1] = '\0';
-    struct hg_config_client big = {.name = "b", .tenant = longt};
+    struct hg_principal big = principal("b", "tms", longt);
     assert_int_equal(api__tenant(&big, t), HG_ETOOBIG);
+}
+
+/* The form reader of the token endpoint. */
+static void form(void **state)
+{
+    (void)state;
+    char v[64];
+    const char *f = "grant_type=client_credentials&scope=tender%3Aread+tender%3Awrite&x=";
+    assert_int_equal(api__form_get(f, strlen(f), "grant_type", v, sizeof v), 1);
+    assert_string_equal(v, "client_credentials");
+    assert_int_equal(api__form_get(f, strlen(f), "scope", v, sizeof v), 1);
+    assert_string_equal(v, "tender:read tender:write");
+    assert_int_equal(api__form_get(f, strlen(f), "x", v, sizeof v), 1);
+    assert_string_equal(v, "");
+    assert_int_equal(api__form_get(f, strlen(f), "client_id", v, sizeof v), 0);
+    /* RFC 6749 3.2: a repeated parameter is an error */
+    const char *rep = "scope=a&grant_type=x&scope=b";
+    assert_int_equal(api__form_get(rep, strlen(rep), "scope", v, sizeof v), -1);
+    /* bad escapes, an escaped NUL, a value longer than the buffer */
+    const char *bad[] = {"scope=%4", "scope=%zz", "scope=%00", "scope=%"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(api__form_get(bad[i], strlen(bad[i]), "scope", v, sizeof v), -1);
+    char longv[200] = "scope=";
+    memset(longv + 6, 'a', 150);
+    assert_int_equal(api__form_get(longv, strlen(longv), "scope", v, sizeof v), -1);
+    /* the length bounds the read: a name past n is not seen */
+    assert_int_equal(api__form_get(f, 10, "scope", v, sizeof v), 0);
+    /* an escaped name matches its decoded form */
+    const char *esc = "gr%61nt_type=client_credentials";
+    assert_int_equal(api__form_get(esc, strlen(esc), "grant_type", v, sizeof v), 1);
 }
 
 int main(void)
@@ -127,6 +173,7 @@ int main(void)
         cmocka_unit_test(writes_are_idempotent),
         cmocka_unit_test(critical_routes),
         cmocka_unit_test(tenancy),
+        cmocka_unit_test(form),
     };
     return cmocka_run_group_tests_name("api/routes", tests, NULL, NULL);
 }
