@@ -37,6 +37,7 @@
 
 #include "api/api.h"
 #include "app/audit_relay.h"
+#include "app/checkpoint_pub.h"
 #include "app/config.h"
 #include "app/daemon_auth.h"
 #include "audit/audit_log.h"
@@ -60,6 +61,7 @@ struct daemon {
     struct hg_store *store;
     char db_path[4200];
     struct hg_audit_relay *relay;
+    _Atomic(struct hg_ckpt_pub *) ckpt; /* set once the store is open */
     struct event *sweep_ev;
     struct hg_store_write sweep_job;   /* one sweep in flight at a time */
     atomic_int sweeping;
@@ -193,11 +195,15 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 /* Runs on the audit writer thread (or the opening thread for the
- * checkpoint that open signs): only a log line until the events module
- * publishes checkpoints to witnesses. */
+ * checkpoint that open signs): the checkpoint goes to the outbox as an
+ * event for witnesses (app/checkpoint_pub.h) once the store is open;
+ * the one signed before that is published when the store opens. */
 static void on_checkpoint(void *ctx, const struct hg_audit_checkpoint_event *ev)
 {
-    (void)ctx;
+    struct daemon *d = ctx;
+    struct hg_ckpt_pub *pub = d ? atomic_load(&d->ckpt) : NULL;
+    if (pub)
+        hg_ckpt_pub_offer(pub, ev->size, ev->note, ev->note_len);
     if (!hg_log_enabled(HG_LOG_DEBUG))
         return;
     char root[48];
@@ -216,6 +222,7 @@ static hg_status open_audit(struct daemon *d, struct hg_err *err)
     o.checkpoint_every = (uint64_t)d->cfg->audit.checkpoint_records;
     o.checkpoint_interval_ms = (uint32_t)d->cfg->audit.checkpoint_interval_ms;
     o.on_checkpoint = on_checkpoint;
+    o.on_checkpoint_ctx = d;
     struct hg_err aerr;
     hg_err_clear(&aerr);
     if (hg_audit_open(d->audit_dir, &o, &d->audit, &aerr) != HG_OK)
@@ -296,6 +303,20 @@ static hg_status open_store(struct daemon *d, struct hg_err *err)
         hg_log(HG_LOG_WARN, "store.durability is normal: a power loss may lose the last "
                             "acknowledged writes",
                HG_LF_END);
+    struct hg_ckpt_pub *pub = NULL;
+    hg_status rc = hg_ckpt_pub_start(d->store, &pub, err);
+    if (rc != HG_OK)
+        return rc;
+    atomic_store(&d->ckpt, pub);
+    /* the checkpoint signed before the store was open (at audit open) */
+    struct hg_buf note;
+    hg_buf_init(&note, 1 << 16);
+    uint64_t size = 0;
+    struct hg_err cerr;
+    hg_err_clear(&cerr);
+    if (hg_audit_latest_checkpoint(d->audit, &note, &size, &cerr) == HG_OK)
+        hg_ckpt_pub_offer(pub, size, note.data, note.len);
+    hg_buf_cleanup(&note);
     return hg_audit_relay_start(d->store, d->audit, d->metrics, &d->relay, err);
 }
 
@@ -441,6 +462,7 @@ static int stop(struct daemon *d)
         failed = 1;
     }
     d->relay = NULL;
+    hg_ckpt_pub_stop(atomic_load(&d->ckpt));
     hg_store_close(d->store);
     d->store = NULL;
     d->api.store = NULL;
@@ -451,6 +473,7 @@ static int stop(struct daemon *d)
     hg_api_cleanup(&d->api);
     /* No handler can run any more: the final checkpoint covers everything. */
     failed |= close_audit(d);
+    hg_ckpt_pub_free(atomic_exchange(&d->ckpt, NULL));
     hg_tls_server_free(d->tls);
     hg_metrics_free(d->metrics);
     return failed;
