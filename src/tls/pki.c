@@ -510,8 +510,10 @@ static hg_status keygen(EVP_PKEY **out, struct hg_err *err)
     return HG_OK;
 }
 
-/* 128 random bits with the top one cleared: positive, fits RFC 5280's
- * 20 octets, unguessable. */
+/* 16 random bytes with the top bit cleared (positive, RFC 5280's 20
+ * octets at most) and the next one set, so the serial always has all 16
+ * bytes (a leading zero byte would make it shorter, and its hex length
+ * would vary); 126 random bits stay, unguessable. */
 static hg_status set_serial(X509 *x, struct hg_err *err)
 {
     unsigned char b[16];
@@ -519,7 +521,7 @@ static hg_status set_serial(X509 *x, struct hg_err *err)
     do {
         if (hg_random(b, sizeof b) != HG_OK)
             return ssl_fail(err, HG_ECRYPTO, todo_crypto, "drawing a serial number failed");
-        b[0] &= 0x7f;
+        b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
         BN_free(bn);
         bn = BN_bin2bn(b, sizeof b, NULL);
     } while (bn && BN_is_zero(bn));
