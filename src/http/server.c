@@ -538,6 +538,14 @@ void hg_http_respond(struct hg_http_req *r, int status, const char *content_type
     int close = c->close_after || w->stopping || r->has_early ||
                 !http_should_keep_alive(&c->parser);
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    /* Room for the whole response in one chain: bufferevent_openssl
+     * writes one TLS record (and one write()) per chain, so a head and
+     * body split over two chains cost a second record and syscall on
+     * every response past ~1 KiB. */
+    size_t want = 512 + len;
+    for (size_t i = 0; i < r->nresp; i++)
+        want += strlen(r->resp_names[i]) + strlen(r->resp_values[i]) + 4;
+    evbuffer_expand(out, want);
     char tp[HG_TRACEPARENT_LEN + 1];
     hg_traceparent_format(&r->trace, tp);
     evbuffer_add_printf(out,
