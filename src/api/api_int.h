@@ -383,13 +383,16 @@ const char *api__issuer(const struct hg_api *api);
 
 /* Lower-case hex SHA-256 of the client certificate (api/audit.c). */
 const char *api__thumb_hex(const struct hg_identity *id, char out[65]);
-/* Queue an audit record about request r (api/audit.c). details stolen. */
-void api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *event_type,
-                     const char *decision, const char *reason, json_t *details);
+/* Queue an audit record about request r (api/audit.c). details stolen.
+ * HG_OK when queued (or no log is open: tests without one); otherwise the
+ * record is lost, logged, and a request that it would allow must be
+ * refused: nothing security-relevant happens unrecorded. */
+hg_status api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *event_type,
+                          const char *decision, const char *reason, json_t *details);
 /* The same with the deciding policy rule's id (may be NULL). */
-void api__audit_decision(struct hg_api *api, struct hg_http_req *r, const char *event_type,
-                         const char *policy_id, const char *decision, const char *reason,
-                         json_t *details);
+hg_status api__audit_decision(struct hg_api *api, struct hg_http_req *r,
+                              const char *event_type, const char *policy_id,
+                              const char *decision, const char *reason, json_t *details);
 
 /* ------------------------------------------------------------- handlers */
 /* OAuth and discovery (api/oauth.c). */

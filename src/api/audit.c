@@ -58,19 +58,19 @@ const char *api__thumb_hex(const struct hg_identity *id, char out[65])
 
 /* Queue one record about request r; details (may be NULL) is stolen. The
  * subject is the principal when there is one, else the certificate CN. */
-void api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *event_type,
-                     const char *decision, const char *reason, json_t *details)
+hg_status api__audit_note(struct hg_api *api, struct hg_http_req *r, const char *event_type,
+                          const char *decision, const char *reason, json_t *details)
 {
-    api__audit_decision(api, r, event_type, NULL, decision, reason, details);
+    return api__audit_decision(api, r, event_type, NULL, decision, reason, details);
 }
 
-void api__audit_decision(struct hg_api *api, struct hg_http_req *r, const char *event_type,
-                         const char *policy_id, const char *decision, const char *reason,
-                         json_t *details)
+hg_status api__audit_decision(struct hg_api *api, struct hg_http_req *r,
+                              const char *event_type, const char *policy_id,
+                              const char *decision, const char *reason, json_t *details)
 {
     if (!api->audit) {
         json_decref(details);
-        return;
+        return HG_OK;
     }
     const struct hg_principal *who = api__who(r);
     const struct hg_config_client *cl = hg_http_req_conn_data(r);
@@ -97,12 +97,14 @@ void api__audit_decision(struct hg_api *api, struct hg_http_req *r, const char *
     struct hg_err err;
     hg_err_clear(&err);
     /* The record is encoded before this returns, so details can go now. */
-    if (hg_audit_append_async(api->audit, &rec, appended, (void *)event_type, &err) != HG_OK)
-        hg_log(HG_LOG_ERROR, "cannot queue an audit record; the request is refused anyway",
+    hg_status rc = hg_audit_append_async(api->audit, &rec, appended, (void *)event_type, &err);
+    if (rc != HG_OK)
+        hg_log(HG_LOG_ERROR, "cannot queue an audit record; the request is refused",
                HG_LF_STR("event_type", event_type),
                HG_LF_STR("correlation_id", hg_http_req_correlation_id(r)),
                HG_LF_STR("error", hg_err_msg(&err)), HG_LF_END);
     json_decref(details);
+    return rc;
 }
 
 void hg_api_audit_unknown_client(struct hg_api *api, struct hg_http_req *r,
@@ -132,10 +134,9 @@ static int have_log(struct hg_http_req *r, struct hg_api *api)
 
 /* The common prologue: log, strict query (the dispatcher has checked the
  * audit:read scope and asked the policy). 1 to go on. */
-static int begin(struct hg_http_req *r, struct hg_api *api, const char *resource,
-                 const char *const *allowed, struct hg_query *q)
+static int begin(struct hg_http_req *r, struct hg_api *api, const char *const *allowed,
+                 struct hg_query *q)
 {
-    (void)resource;
     if (!have_log(r, api))
         return 0;
     struct hg_err err;
@@ -206,7 +207,7 @@ void hg_api_audit_checkpoint(struct hg_http_req *r, struct hg_api *api,
     static const char *const allowed[] = {NULL};
     static const char *const offers[] = {"text/plain", "application/json"};
     struct hg_query q;
-    if (!begin(r, api, "/v1/audit/checkpoint", allowed, &q))
+    if (!begin(r, api, allowed, &q))
         return;
     hg_http_resp_header(r, "Vary", "Accept");
     const char *accept = hg_http_req_header(r, "Accept");
@@ -284,7 +285,7 @@ void hg_api_audit_entries(struct hg_http_req *r, struct hg_api *api,
     static const char *const allowed[] = {"from", "to", NULL};
     struct hg_query q;
     uint64_t from, to, size;
-    if (!begin(r, api, "/v1/audit/entries", allowed, &q) || !get_u64(r, &q, "from", &from) ||
+    if (!begin(r, api, allowed, &q) || !get_u64(r, &q, "from", &from) ||
         !get_u64(r, &q, "to", &to))
         return;
     hg_audit_state(api->audit, &size, NULL);
@@ -368,7 +369,7 @@ void hg_api_audit_inclusion(struct hg_http_req *r, struct hg_api *api,
     static const char *const allowed[] = {"index", "treeSize", NULL};
     struct hg_query q;
     uint64_t index, tsize, size;
-    if (!begin(r, api, "/v1/audit/proofs/inclusion", allowed, &q) ||
+    if (!begin(r, api, allowed, &q) ||
         !get_u64(r, &q, "index", &index) || !get_u64(r, &q, "treeSize", &tsize))
         return;
     hg_audit_state(api->audit, &size, NULL);
@@ -401,7 +402,7 @@ void hg_api_audit_consistency(struct hg_http_req *r, struct hg_api *api,
     static const char *const allowed[] = {"from", "to", NULL};
     struct hg_query q;
     uint64_t from, to, size;
-    if (!begin(r, api, "/v1/audit/proofs/consistency", allowed, &q) ||
+    if (!begin(r, api, allowed, &q) ||
         !get_u64(r, &q, "from", &from) || !get_u64(r, &q, "to", &to))
         return;
     hg_audit_state(api->audit, &size, NULL);

@@ -93,12 +93,20 @@ int api__authorize(struct hg_http_req *r, struct hg_api *api, const struct hg_ro
     if (pol)
         hg_policy_eval(pol, &in, &d);
     int allow = d.decision == HG_POLICY_ALLOW;
+    hg_status arc = HG_OK;
     if (!allow || (rt->flags & HG_ROUTE_CRITICAL))
-        api__audit_decision(api, r, "authz.decision", d.policy_id, allow ? "allow" : "deny",
-                            d.reason,
-                            json_pack("{s:s, s:s}", "action", rt->verb, "resource",
-                                      hg_http_req_path(r)));
-    if (!allow)
+        arc = api__audit_decision(api, r, "authz.decision", d.policy_id,
+                                  allow ? "allow" : "deny", d.reason,
+                                  json_pack("{s:s, s:s}", "action", rt->verb, "resource",
+                                            hg_http_req_path(r)));
+    if (allow && arc != HG_OK) {
+        /* a critical action must not happen without its record */
+        hg_http_resp_header(r, "Retry-After", "1");
+        hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL,
+                        "the audit log cannot record this decision right now; nothing was "
+                        "done; retry in a second");
+        allow = 0;
+    } else if (!allow)
         hg_problem_send(r, HG_PROB_POLICY_DENIED,
                         json_pack("{s:s, s:s}", "policy_id", d.policy_id, "verb", rt->verb),
                         "the policy denies %s to principal '%s': %s (rule %s)", rt->verb,

@@ -15,6 +15,7 @@
  * Every issued token is audited (token.issued, without the token).
  */
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,7 @@ void hg_api_oauth_token(struct hg_http_req *r, struct hg_api *api,
         return;
     }
     if (!api->tokens) {
-        hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL, "the token service is not available");
+        oauth_error(r, 503, "temporarily_unavailable", "the token service is not available");
         return;
     }
     const char *ct = hg_http_req_header(r, "Content-Type");
@@ -261,7 +262,7 @@ void hg_api_oauth_token(struct hg_http_req *r, struct hg_api *api,
     }
     if (nproof == 1) {
         if (!api->dpop) {
-            hg_problem_send(r, HG_PROB_UNAVAILABLE, NULL, "DPoP is not available");
+            oauth_error(r, 503, "temporarily_unavailable", "DPoP is not available");
             return;
         }
         char url[HG_DPOP_HTU_MAX + 1];
@@ -315,10 +316,20 @@ void hg_api_oauth_token(struct hg_http_req *r, struct hg_api *api,
     char scopes[HG_SCOPE_LIST_MAX + 1];
     hg_scope_format(granted, scopes, sizeof scopes);
     const char *type = cl.bind == HG_BIND_JKT ? "DPoP" : "Bearer";
-    api__audit_note(api, r, "token.issued", "allow", "client credentials grant",
-                    json_pack("{s:s, s:s, s:s, s:s, s:I}", "client_id", cl.client_id, "jti",
-                              cl.jti, "scope", scopes, "token_type", type, "exp",
-                              (json_int_t)cl.exp));
+    /* no token leaves unrecorded: if the audit queue cannot take the
+     * record (full under a flood), the token is thrown away and the client
+     * told to retry */
+    if (api__audit_note(api, r, "token.issued", "allow", "client credentials grant",
+                        json_pack("{s:s, s:s, s:s, s:s, s:I}", "client_id", cl.client_id, "jti",
+                                  cl.jti, "scope", scopes, "token_type", type, "exp",
+                                  (json_int_t)cl.exp)) != HG_OK) {
+        OPENSSL_cleanse(tok, tn);
+        free(tok);
+        hg_http_resp_header(r, "Retry-After", "1");
+        oauth_error(r, 503, "temporarily_unavailable",
+                    "the audit log cannot record the token right now; retry in a second");
+        return;
+    }
     hg_http_resp_header(r, "Cache-Control", "no-store");
     hg_http_resp_header(r, "Pragma", "no-cache");
     /* the token is base64url and dots, the scopes are from our table:
@@ -326,8 +337,9 @@ void hg_api_oauth_token(struct hg_http_req *r, struct hg_api *api,
     size_t cap = tn + strlen(scopes) + 128;
     char *out = malloc(cap);
     if (!out) {
+        OPENSSL_cleanse(tok, tn);
         free(tok);
-        hg_problem_send(r, HG_PROB_INTERNAL, NULL, "out of memory");
+        oauth_error(r, 500, "server_error", "out of memory; retry");
         return;
     }
     int on = snprintf(out, cap,
@@ -335,7 +347,9 @@ void hg_api_oauth_token(struct hg_http_req *r, struct hg_api *api,
                       "\"scope\":\"%s\"}",
                       tok, type, (long long)(cl.exp - now), scopes);
     hg_http_respond(r, 200, "application/json", out, (size_t)on);
+    OPENSSL_cleanse(out, (size_t)on);
     free(out);
+    OPENSSL_cleanse(tok, tn);
     free(tok);
 }
 
