@@ -53,7 +53,8 @@ struct centry {
 struct shard {
     _Alignas(64) pthread_mutex_t mu; /* a cache line per shard: no false sharing */
     uint32_t cap, n, hand, bmask;
-    int32_t free_head;
+    uint32_t fresh;    /* entries [fresh, cap) were never used (untouched pages) */
+    int32_t free_head; /* entries used once and freed since */
     int32_t *buckets;
     struct centry *e;
 };
@@ -128,6 +129,10 @@ static void cache_insert(struct hg_tokens *t, const uint8_t *key, const struct h
     if (s->e[s->hand].used && s->e[s->hand].expires < now) {
         cache_remove(t, s, (int32_t)s->hand);
         s->hand = (s->hand + 1) % s->cap;
+    }
+    if (s->free_head < 0 && s->fresh < s->cap) {
+        s->free_head = (int32_t)s->fresh++; /* the pool grows into its pages */
+        s->e[s->free_head].next = -1;
     }
     if (s->free_head < 0) {
         uint32_t victim = s->hand;
@@ -225,14 +230,15 @@ static hg_status cache_init(struct hg_tokens *t, size_t cache_max)
             nb *= 2;
         s->bmask = nb - 1;
         s->buckets = malloc(nb * sizeof *s->buckets);
-        /* calloc: the pool's pages are only touched as entries fill it */
+        /* calloc, and no free list threaded through it: the pool's pages
+         * are only touched as entries fill it, so an idle daemon does not
+         * pay for a cache sized for its peak (10,000 entries ~ 14 MiB) */
         s->e = calloc(s->cap, sizeof *s->e);
         if (!s->buckets || !s->e)
             return HG_ENOMEM;
         memset(s->buckets, 0xff, nb * sizeof *s->buckets); /* all -1 */
-        for (uint32_t i = 0; i < s->cap; i++)
-            s->e[i].next = i + 1 < s->cap ? (int32_t)(i + 1) : -1;
-        s->free_head = 0;
+        s->free_head = -1;
+        s->fresh = 0;
     }
     return HG_OK;
 }
