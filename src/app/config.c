@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "common/fs.h"
 #include "common/util.h"
 
 /* Bounds on what a configuration may contain; see docs/configuration.md. */
@@ -1548,12 +1549,11 @@ static hg_status client_check(struct cfg_ctx *c, void *items, size_t i,
     }
     for (size_t j = 0; j < cl->nscopes; j++)
         if (!hg_scope_bit(cl->scopes[j], strlen(cl->scopes[j]))) {
+            char known[HG_SCOPE_LIST_MAX + 1];
+            hg_scope_format(HG_SCOPE_ALL, known, sizeof known); /* the one list */
             key_join(key, dpath, "scopes");
             return cfg_fail(c, key_line(item, "scopes", item->line), key,
-                            "unknown scope '%s'; the scopes are tender:write, tender:read, "
-                            "capacity:write, capacity:read, events:read, telemetry:write, "
-                            "telemetry:read, provider:callback, operator:act, audit:read, "
-                            "admin", cl->scopes[j]);
+                            "unknown scope '%s'; the scopes are: %s", cl->scopes[j], known);
         }
     for (size_t j = 0; j < i; j++) {
         if (strcmp(all[j].name, cl->name) == 0) {
@@ -1728,63 +1728,23 @@ hg_status hg_config_load_mem(const char *name, const char *text, size_t len,
 hg_status hg_config_load(const char *path, struct hg_config **out,
                          struct hg_err *err)
 {
-    int fd = -1;
     char *text = NULL;
     char *abspath = NULL;
     size_t len = 0;
-    struct stat st;
     hg_status rc;
 
     hg_err_clear(err);
     if (!out || !path)
         return hg_err_set(err, HG_EINVAL, "hg_config_load: NULL argument");
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        rc = hg_err_set(err, HG_ECONFIG,
-                        "%s: cannot open the configuration file: %s; check the "
-                        "path (relative paths start at the current directory)",
-                        path, strerror(errno));
+    rc = hg_fs_read_bounded(path, CFG_MAX_FILE, "configuration file",
+                            "check the path (relative paths start at the current directory)",
+                            &text, &len, err);
+    if (rc != HG_OK) {
+        /* every way a configuration can fail to load is a configuration error */
+        if (rc != HG_ENOMEM)
+            rc = err->status = HG_ECONFIG;
         goto out;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = hg_err_set(err, HG_ECONFIG,
-                        "%s: not a regular file; pass the path of a YAML file",
-                        path);
-        goto out;
-    }
-    if (st.st_size > CFG_MAX_FILE) {
-        rc = hg_err_set(err, HG_ECONFIG,
-                        "%s: the file is %lld bytes; a configuration may be at "
-                        "most %d bytes", path, (long long)st.st_size,
-                        CFG_MAX_FILE);
-        goto out;
-    }
-    /* Read one byte past the limit so a file that grew since fstat is still
-     * caught, and never trust st_size for the buffer. */
-    text = malloc(CFG_MAX_FILE + 1);
-    if (!text) {
-        rc = hg_err_set(err, HG_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, text + len, CFG_MAX_FILE + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = hg_err_set(err, HG_ECONFIG, "%s: cannot read: %s", path,
-                            strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > CFG_MAX_FILE) {
-            rc = hg_err_set(err, HG_ECONFIG,
-                            "%s: the file is larger than %d bytes, the limit "
-                            "for a configuration", path, CFG_MAX_FILE);
-            goto out;
-        }
     }
     abspath = realpath(path, NULL);
     if (!abspath) {
@@ -1794,8 +1754,6 @@ hg_status hg_config_load(const char *path, struct hg_config **out,
     }
     rc = load_text(path, abspath, text, len, out, err);
 out:
-    if (fd >= 0)
-        close(fd);
     free(text);
     free(abspath);
     return rc;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
@@ -114,4 +115,63 @@ hg_status hg_fs_write_atomic(const char *path, const void *data, size_t n, mode_
                           "permissions", path, what);
     }
     return hg_fs_fsync_dir(dirname(dir), err);
+}
+
+hg_status hg_fs_read_bounded(const char *path, size_t max, const char *what, const char *hint,
+                             char **out, size_t *len, struct hg_err *err)
+{
+    hg_status rc = HG_OK;
+    char *text = NULL;
+    size_t n = 0;
+    struct stat st;
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        return hg_err_set(err, e == ENOENT ? HG_ENOTFOUND : HG_EIO,
+                          "%s: cannot open the %s: %s%s%s", path, what, strerror(e),
+                          hint ? "; " : "", hint ? hint : "");
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = hg_err_set(err, HG_EIO, "%s: not a regular file; give the path of the %s", path,
+                        what);
+        goto out;
+    }
+    if ((uint64_t)st.st_size > max) {
+        rc = hg_err_set(err, HG_ETOOBIG, "%s: the %s is %lld bytes; at most %zu are allowed",
+                        path, what, (long long)st.st_size, max);
+        goto out;
+    }
+    text = malloc(max + 2);
+    if (!text) {
+        rc = hg_err_set(err, HG_ENOMEM, "%s: out of memory reading the %s", path, what);
+        goto out;
+    }
+    for (;;) {
+        ssize_t r = read(fd, text + n, max + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = hg_err_set(err, HG_EIO, "%s: cannot read the %s: %s", path, what,
+                            strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max) {
+            rc = hg_err_set(err, HG_ETOOBIG, "%s: the %s is larger than %zu bytes, the limit",
+                            path, what, max);
+            goto out;
+        }
+    }
+    text[n] = '\0';
+    *out = text;
+    *len = n;
+    text = NULL;
+out:
+    close(fd);
+    free(text);
+    return rc;
 }

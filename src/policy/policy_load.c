@@ -11,6 +11,7 @@
  * evaluation (policy.c) never looks at a string list or an unrelated rule.
  */
 #include "policy/policy_int.h"
+#include "common/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -890,65 +891,20 @@ out:
 
 hg_status hg_policy_load(const char *path, struct hg_policy **out, struct hg_err *err)
 {
-    int fd = -1;
     char *text = NULL;
     size_t len = 0;
-    struct stat st;
-    hg_status rc;
 
     hg_err_clear(err);
     if (!out || !path)
         return hg_err_set(err, HG_EINVAL, "hg_policy_load: NULL argument");
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        int e = errno;
-        rc = hg_err_set(err, e == ENOENT ? HG_ENOTFOUND : HG_EIO,
-                        "%s: cannot open the policy file: %s; check the path (policy.file "
-                        "in the configuration)", path, strerror(e));
-        goto out;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = hg_err_set(err, HG_EIO, "%s: not a regular file; give the path of a YAML policy",
-                        path);
-        goto out;
-    }
-    if (st.st_size > HG_POLICY_MAX_BYTES) {
-        rc = hg_err_set(err, HG_ECONFIG,
-                        "%s: the policy is %lld bytes; at most %d are allowed (split the "
-                        "rules or remove unused ones)", path, (long long)st.st_size,
-                        HG_POLICY_MAX_BYTES);
-        goto out;
-    }
-    /* One byte past the limit catches a file that grew since fstat. */
-    text = malloc(HG_POLICY_MAX_BYTES + 1);
-    if (!text) {
-        rc = hg_err_set(err, HG_ENOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    for (;;) {
-        ssize_t r = read(fd, text + len, HG_POLICY_MAX_BYTES + 1 - len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = hg_err_set(err, HG_EIO, "%s: cannot read the policy file: %s", path,
-                            strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len > HG_POLICY_MAX_BYTES) {
-            rc = hg_err_set(err, HG_ECONFIG,
-                            "%s: the policy is larger than %d bytes, the limit", path,
-                            HG_POLICY_MAX_BYTES);
-            goto out;
-        }
-    }
-    rc = hg_policy_load_mem(path, text, len, out, err);
-out:
-    if (fd >= 0)
-        close(fd);
+    hg_status rc = hg_fs_read_bounded(path, HG_POLICY_MAX_BYTES, "policy file",
+                                      "check the path (policy.file in the configuration)",
+                                      &text, &len, err);
+    if (rc == HG_ETOOBIG)
+        rc = err->status = HG_ECONFIG; /* a policy too large is a policy error */
+    if (rc == HG_OK)
+        rc = hg_policy_load_mem(path, text, len, out, err);
     free(text);
     return rc;
 }

@@ -90,11 +90,47 @@ static void write_atomic_replaces_with_mode(void **state)
     assert_int_equal(hg_fs_fsync_dir(p, &err), HG_EIO);
 }
 
+/* Whole-file reads: the bound is exact (max bytes fine, max + 1 refused),
+ * and every failure names the file and what it is. */
+static void read_bounded(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/f", root);
+    struct hg_err err;
+    hg_err_clear(&err);
+    assert_int_equal(hg_fs_write_atomic(path, "abcdefgh", 8, 0600, &err), HG_OK);
+    char *text = NULL;
+    size_t len = 99;
+    assert_int_equal(hg_fs_read_bounded(path, 8, "thing", NULL, &text, &len, &err), HG_OK);
+    assert_int_equal(len, 8);
+    assert_string_equal(text, "abcdefgh"); /* NUL-terminated */
+    free(text);
+    assert_int_equal(hg_fs_read_bounded(path, 7, "thing", NULL, &text, &len, &err),
+                     HG_ETOOBIG);
+    assert_null(text);
+    assert_non_null(strstr(err.msg, "the thing is 8 bytes; at most 7 are allowed"));
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/none", root);
+    assert_int_equal(hg_fs_read_bounded(missing, 8, "thing", "check it", &text, &len, &err),
+                     HG_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "cannot open the thing: No such file or directory; check it"));
+    assert_int_equal(hg_fs_read_bounded(root, 8, "thing", NULL, &text, &len, &err), HG_EIO);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    /* an empty file is an empty string */
+    assert_int_equal(hg_fs_write_atomic(path, "", 0, 0600, &err), HG_OK);
+    assert_int_equal(hg_fs_read_bounded(path, 8, "thing", NULL, &text, &len, &err), HG_OK);
+    assert_int_equal(len, 0);
+    assert_string_equal(text, "");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(mkdir_private_creates_and_tightens, setup, teardown),
         cmocka_unit_test_setup_teardown(write_atomic_replaces_with_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

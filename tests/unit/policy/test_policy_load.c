@@ -367,7 +367,7 @@ static void files(void **state)
                                     "or directory; check the path"));
 
     assert_int_equal(hg_policy_load(dir, &p, &err), HG_EIO);
-    assert_non_null(strstr(err.msg, ": not a regular file; give the path of a YAML policy"));
+    assert_non_null(strstr(err.msg, ": not a regular file; give the path of the policy file"));
 
     snprintf(path, sizeof path, "%s/bad.yaml", dir);
     FILE *f = fopen(path, "w");
