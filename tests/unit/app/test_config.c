@@ -289,6 +289,19 @@ static void defaults(void **state)
     assert_null(c->log.file);
     assert_int_equal(c->nclients, 0);
     assert_null(c->clients);
+    /* identity and authorization (docs/auth.md) */
+    assert_null(c->auth.issuer);   /* derived from api.listen at start-up */
+    assert_null(c->auth.audience);
+    assert_int_equal(c->auth.token_lifetime_ms, 5 * 60 * 1000);
+    assert_int_equal(c->auth.leeway_ms, 60000);
+    assert_string_equal(c->auth.signing_alg, "ES256");
+    assert_int_equal(c->auth.key_publish_delay_ms, 5 * 60 * 1000);
+    assert_int_equal(c->auth.token_cache, 10000);
+    assert_false(c->auth.insecure_mtls_only);
+    assert_int_equal(c->auth.dpop.iat_window_ms, 60000);
+    assert_false(c->auth.dpop.require_nonce);
+    assert_int_equal(c->auth.nissuers, 0);
+    assert_null(c->policy.file);
     hg_config_free(NULL); /* NULL-safe */
     assert_int_equal(hg_config_defaults(NULL), HG_EINVAL);
 }
@@ -405,6 +418,53 @@ static void err_missing_required(void **state)
     expect_err(f, "log:\n  level: warn\n", 1, "api.tls.cert", "required key is missing");
     expect_err(f, BASE "clients:\n  - match: {cn: x}\n", 7, "clients[0].name",
                "required key is missing");
+}
+
+/* The auth section: issuers, their role maps, client scopes. */
+static void auth_keys(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(load(f, BASE "auth:\n"
+                                  "  issuer: https://gw.example:8443\n"
+                                  "  signing_alg: EdDSA\n"
+                                  "  dpop: {require_nonce: true, iat_window: 30s}\n"
+                                  "  issuers:\n"
+                                  "    - issuer: https://idp.example\n"
+                                  "      jwks_url: https://idp.example/jwks\n"
+                                  "      audience: haulgate\n"
+                                  "      role_map: [dispatchers=tms, admins=admin]\n"
+                                  "policy: {file: p.yaml}\n"
+                                  "clients:\n  - name: a\n    match: {cn: x}\n"
+                                  "    scopes: [tender:read, audit:read]\n"),
+                     HG_OK);
+    const struct hg_config *c = f->cfg;
+    assert_string_equal(c->auth.issuer, "https://gw.example:8443");
+    assert_string_equal(c->auth.signing_alg, "EdDSA");
+    assert_true(c->auth.dpop.require_nonce);
+    assert_int_equal(c->auth.dpop.iat_window_ms, 30000);
+    assert_int_equal(c->auth.nissuers, 1);
+    assert_string_equal(c->auth.issuers[0].roles_claim, "roles"); /* default */
+    assert_int_equal(c->auth.issuers[0].refresh_interval_ms, 60000);
+    assert_int_equal(c->auth.issuers[0].nrole_map, 2);
+    assert_non_null(strstr(c->policy.file, "/p.yaml")); /* resolved next to the file */
+    assert_int_equal(c->clients[0].nscopes, 2);
+
+    expect_err(f, BASE "auth: {issuer: \"http://gw\"}\n", 6, "auth.issuer", "https://");
+    expect_err(f, BASE "auth: {signing_alg: HS256}\n", 6, "auth.signing_alg", "ES256");
+    expect_err(f, BASE "clients:\n  - name: a\n    match: {cn: x}\n    scopes: [warp]\n", 9,
+               "clients[0].scopes", "unknown scope 'warp'; the scopes are: tender:write");
+    const char *iss = BASE "auth:\n  issuers:\n"
+                           "    - {issuer: \"https://i\", jwks_url: \"https://i/k\", audience: a}\n";
+    char text[1024];
+    snprintf(text, sizeof text, "%s    - {issuer: \"https://i\", jwks_url: \"https://j/k\", "
+                                "audience: b}\n", iss);
+    expect_err(f, text, 9, "auth.issuers[1].issuer", "duplicate issuer");
+    expect_err(f, BASE "auth:\n  issuers:\n    - issuer: https://i\n"
+                       "      jwks_url: https://i/k\n      audience: a\n"
+                       "      role_map: [admins]\n",
+               11, "auth.issuers[0].role_map", "their-role=our-role");
+    expect_err(f, BASE "auth:\n  issuers:\n    - {issuer: \"https://i\", audience: a}\n", 8,
+               "auth.issuers[0].jwks_url", "required key is missing");
 }
 
 static void err_listen(void **state)
@@ -829,7 +889,7 @@ static void bound_file_size(void **state)
     snprintf(f->path, sizeof f->path, "%s/big.yaml", f->dir);
     write_at(f->path, big, n);
     assert_int_equal(hg_config_load(f->path, &f->cfg, &f->err), HG_ECONFIG);
-    assert_non_null(strstr(f->err.msg, "a configuration may be at most 1048576 bytes"));
+    assert_non_null(strstr(f->err.msg, "the configuration file is 1048577 bytes; at most 1048576 are allowed"));
     assert_int_equal(hg_config_load_mem("big.yaml", big, n, &f->cfg, &f->err),
                      HG_ECONFIG);
     assert_non_null(strstr(f->err.msg, "at most 1048576 bytes"));
@@ -935,6 +995,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(err_duplicate_key, setup, teardown),
         cmocka_unit_test_setup_teardown(err_missing_required, setup, teardown),
         cmocka_unit_test_setup_teardown(err_listen, setup, teardown),
+        cmocka_unit_test_setup_teardown(auth_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(listen_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(err_enum, setup, teardown),
         cmocka_unit_test_setup_teardown(err_suffix, setup, teardown),
