@@ -949,8 +949,8 @@ section_auth() {
     local dropped
     dropped=$(grep -c 'audit queue is full' "$TMP/auth-token.log" 2>/dev/null)
     if [ "${dropped:-0}" -gt 0 ]; then
-        echo "audit: $dropped token.issued records could not be queued (audit queue full) while the"
-        echo "       tokens were still issued: issuance outran the audit log (docs/performance.md, auth)"
+        echo "audit: $dropped token requests refused with 503 because the audit queue was full"
+        echo "       (no token is issued unrecorded): issuance outran the audit log (docs/performance.md, auth)"
     fi
     local f
     for f in "$TMP/auth-token.log" "$TMP/auth-mtls.log"; do
